@@ -1,0 +1,202 @@
+// Package fabric is the switching core: one actor per switch that owns the
+// port table, the VLAN table and the MAC table, takes batches of frames from
+// the ports' reader goroutines, decides every frame (learning, VLAN, flooding,
+// hub mode) and hands per-port batches to the port actors. It runs on the
+// synchronized dispatcher with govde's tail-drop mailbox: no locks on the
+// forwarding path, no allocation per frame.
+package fabric
+
+import (
+	"log"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/govde/govde/actors/dispatch"
+	"github.com/govde/govde/actors/mailbox"
+	"github.com/govde/govde/actors/port"
+	"github.com/govde/govde/frames"
+	"github.com/govde/govde/transports"
+)
+
+// QueueLen is the number of batches the fabric's mailbox holds.
+const QueueLen = 1024
+
+// Config is a switch's forwarding configuration.
+type Config struct {
+	// NumPorts is vde_switch's -n: ports 0..NumPorts-1 exist (Debian
+	// semantics: -n 4 gives ports 1..3 to clients). Default 32.
+	NumPorts int
+	Hub      bool
+	HashSize int // MAC table buckets (power of 2), default 128
+	// Clock returns switch seconds; default: seconds since New.
+	Clock func() int64
+	// Logf receives log lines (MAC moves, errors); default log.Printf.
+	Logf func(format string, args ...any)
+	// PortPool runs the port actors; default: a pool of 2 workers.
+	PortPool *dispatch.Pool
+	// Groups reports the groups a uid belongs to (for port/setgroup);
+	// default: the passwd/group databases.
+	Groups func(uid int) []int
+}
+
+type fabric struct {
+	cfg     Config
+	root    *actor.RootContext
+	self    *actor.PID
+	ports   []*swPort // index = port number; nil when the port does not exist
+	vlans   [4096]*vlan
+	table   *Table
+	pending []*frames.Batch // per port: the batch being filled for it
+	touched []int           // ports with a pending batch
+	moveLog rateLimit
+}
+
+// New spawns a fabric actor in sys and returns its PID.
+func New(sys *actor.ActorSystem, cfg Config) *actor.PID {
+	if cfg.NumPorts <= 0 {
+		cfg.NumPorts = 32
+	}
+	if cfg.HashSize <= 0 {
+		cfg.HashSize = 128
+	}
+	if cfg.Clock == nil {
+		start := time.Now()
+		cfg.Clock = func() int64 { return int64(time.Since(start) / time.Second) }
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = log.Printf
+	}
+	if cfg.PortPool == nil {
+		cfg.PortPool = port.NewPool(2)
+	}
+	if cfg.Groups == nil {
+		cfg.Groups = userGroups
+	}
+	drop := func(m any) {
+		if b, ok := m.(*frames.Batch); ok {
+			b.Release()
+		}
+	}
+	props := actor.PropsFromProducer(func() actor.Actor { return newFabric(sys, cfg) },
+		actor.WithMailbox(mailbox.Producer(QueueLen, drop)),
+		actor.WithDispatcher(dispatch.Sync(300)))
+	return sys.Root.Spawn(props)
+}
+
+func newFabric(sys *actor.ActorSystem, cfg Config) *fabric {
+	f := &fabric{cfg: cfg, root: sys.Root, table: NewTable(cfg.HashSize)}
+	f.resizePorts(cfg.NumPorts)
+	f.vlans[0] = newVLAN(0)
+	return f
+}
+
+func (f *fabric) resizePorts(n int) {
+	ports := make([]*swPort, n)
+	copy(ports, f.ports)
+	f.ports = ports
+	pending := make([]*frames.Batch, n)
+	copy(pending, f.pending)
+	f.pending = pending
+	f.touched = make([]int, 0, n)
+}
+
+// Receive implements actor.Actor.
+func (f *fabric) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *frames.Batch:
+		f.ingress(ctx, m)
+	case *actor.Started:
+		f.self = ctx.Self()
+	case *AttachEndpoint:
+		p, err := f.attach(ctx, m)
+		ctx.Respond(&Attached{Port: p, Err: err})
+	case *DetachEndpoint:
+		ctx.Respond(&Detached{Port: f.detach(ctx, m.Endpoint)})
+	case *endpointGone:
+		f.detach(ctx, m.ep)
+	case *GetStats:
+		ctx.Respond(f.stats())
+	case *GetTable:
+		ctx.Respond(&TableDump{Size: f.table.Size(), Entries: f.table.Entries(f.cfg.Clock())})
+	case *SetHub:
+		f.cfg.Hub = m.On
+		ctx.Respond(&Result{})
+	case *SetTableParams:
+		f.setTableParams(m)
+		ctx.Respond(&Result{})
+	case *CreatePort:
+		ctx.Respond(&Result{Err: f.createPort(ctx, m.Port)})
+	case *CreateVLAN:
+		ctx.Respond(&Result{Err: f.createVLAN(m.VLAN)})
+	case *RemoveVLAN:
+		ctx.Respond(&Result{Err: f.removeVLAN(m.VLAN)})
+	case *SetPortVLAN:
+		ctx.Respond(&Result{Err: f.setPortVLAN(m.Port, m.VLAN)})
+	case *AddTagged:
+		ctx.Respond(&Result{Err: f.addTagged(m.VLAN, m.Port)})
+	case *DelTagged:
+		ctx.Respond(&Result{Err: f.delTagged(m.VLAN, m.Port)})
+	case *SetBlocked:
+		f.setBlocked(m)
+	case interface{ run(*fabric) }:
+		m.run(f)
+	case *actor.Stopping:
+		for _, p := range f.ports {
+			if p != nil {
+				for _, e := range p.eps {
+					e.ep.Close()
+				}
+			}
+		}
+	}
+}
+
+func (f *fabric) setTableParams(m *SetTableParams) {
+	if m.Size > 0 {
+		f.table.Resize(m.Size)
+	}
+	if m.GCInterval >= 0 {
+		f.table.GCInterval = int64(m.GCInterval)
+	}
+	if m.Expire >= 0 {
+		f.table.Expire = int64(m.Expire)
+	}
+	if m.MinPersist >= 0 {
+		f.table.MinPersist = int64(m.MinPersist)
+	}
+}
+
+// readLoop is an endpoint's reader goroutine: it fills batches from the
+// endpoint and sends them to the fabric until the endpoint fails or closes.
+func readLoop(root *actor.RootContext, fab *actor.PID, ep transports.Endpoint, portNum int) {
+	for {
+		b := frames.GetBatch()
+		err := ep.ReadBatch(b)
+		if b.N > 0 {
+			b.Port = portNum
+			root.Send(fab, b)
+		} else {
+			b.Recycle()
+		}
+		if err != nil {
+			root.Send(fab, &endpointGone{ep: ep})
+			return
+		}
+	}
+}
+
+type rateLimit struct {
+	sec   int64
+	count int
+}
+
+// allow reports whether one more log line may be written in second now
+// (at most 5 a second).
+func (r *rateLimit) allow(now int64) bool {
+	if now != r.sec {
+		r.sec, r.count = now, 0
+	}
+	r.count++
+	return r.count <= 5
+}
