@@ -41,15 +41,14 @@ type Options struct {
 
 // Cable is a running cable between endpoints A and B.
 type Cable struct {
-	sys      *actor.ActorSystem
-	a, b     transports.Endpoint
-	pids     []*actor.PID
-	done     chan struct{}
-	once     sync.Once
-	errMu    sync.Mutex
-	err      error
-	wg       sync.WaitGroup
-	credited []chan struct{}
+	sys   *actor.ActorSystem
+	a, b  transports.Endpoint
+	pids  []*actor.PID
+	done  chan struct{}
+	once  sync.Once
+	errMu sync.Mutex
+	err   error
+	wg    sync.WaitGroup
 }
 
 // credit is returned with every batch the egress finished with.
