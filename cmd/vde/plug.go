@@ -304,7 +304,7 @@ func (c closers) Close() error {
 // user and the remote address of an ssh cable, and with -L one line per new
 // IP address seen in frames coming from the stream side.
 type plugLog struct {
-	w      *syslog.Writer
+	out    func(string) // syslog, or a test's collector
 	who    string
 	realIP string
 	iplog  bool
@@ -319,13 +319,15 @@ func newPlugLog(iplog bool) *plugLog {
 	if ssh := strings.Fields(os.Getenv("SSH_CLIENT")); len(ssh) > 0 {
 		l.realIP = ssh[0]
 	}
-	l.w, _ = syslog.New(syslog.LOG_USER|syslog.LOG_INFO, "vde_plug")
+	if w, err := syslog.New(syslog.LOG_USER|syslog.LOG_INFO, "vde_plug"); err == nil {
+		l.out = func(s string) { w.Info(s) }
+	}
 	return l
 }
 
 func (l *plugLog) printf(format string, args ...any) {
-	if l.w != nil {
-		l.w.Info(fmt.Sprintf(format, args...))
+	if l.out != nil {
+		l.out(fmt.Sprintf(format, args...))
 	}
 }
 
