@@ -38,6 +38,9 @@ type Config struct {
 	// Groups reports the groups a uid belongs to (for port/setgroup);
 	// default: the passwd/group databases.
 	Groups func(uid int) []int
+	// Events receives the debug events enabled with SetDebug; it runs on
+	// the fabric's goroutine and must not block.
+	Events func(Event)
 }
 
 type fabric struct {
@@ -50,6 +53,7 @@ type fabric struct {
 	pending []*frames.Batch // per port: the batch being filled for it
 	touched []int           // ports with a pending batch
 	moveLog rateLimit
+	debug   uint32 // SetDebug mask
 }
 
 // New spawns a fabric actor in sys and returns its PID.
@@ -139,8 +143,12 @@ func (f *fabric) Receive(ctx actor.Context) {
 		ctx.Respond(&Result{Err: f.delTagged(m.VLAN, m.Port)})
 	case *SetBlocked:
 		f.setBlocked(m)
+	case *SetDebug:
+		f.setDebug(m.Mask)
 	case interface{ run(*fabric) }:
 		m.run(f)
+	default:
+		f.control(ctx)
 	case *actor.Stopping:
 		for _, p := range f.ports {
 			if p != nil {

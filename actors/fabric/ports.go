@@ -1,6 +1,7 @@
 package fabric
 
 import (
+	"fmt"
 	"os/user"
 	"strconv"
 	"syscall"
@@ -40,6 +41,9 @@ func (f *fabric) newPort(ctx actor.Context, n int, allocatable bool) *swPort {
 	p := &swPort{num: n, stats: new(port.Stats), untagged: 0, allocatable: allocatable, user: -1, group: -1, curUser: -1}
 	p.pid = ctx.Spawn(port.Props(f.cfg.PortPool, p.stats))
 	f.ports[n] = p
+	if f.on(EvPortAdd) {
+		f.event("port/+", fmt.Sprintf("%02d", n))
+	}
 	if v := f.vlans[0]; v != nil {
 		v.members.add(n)
 	} else {
@@ -108,6 +112,12 @@ func (f *fabric) attach(ctx actor.Context, m *AttachEndpoint) (int, error) {
 	wasActive := p.active()
 	p.eps = append([]endpoint{{ep: m.Endpoint, id: m.ID, mod: m.Module, dsc: m.Descr, uid: m.UID}}, p.eps...)
 	ctx.Send(p.pid, &port.AddEndpoint{Endpoint: m.Endpoint})
+	if f.on(EvEndpointAdd) {
+		f.event("port/ep/+", fmt.Sprintf("Port %02d FD %2d", n, m.ID))
+	}
+	if f.on(EvPortDescr) {
+		f.event("port/descr", fmt.Sprintf("Port %02d FD %2d -> \"%s\"", n, m.ID, m.Descr))
+	}
 	if !wasActive {
 		f.activation(p)
 	}
@@ -160,7 +170,13 @@ func (f *fabric) detach(ctx actor.Context, ep transports.Endpoint) int {
 			p.eps = append(p.eps[:i], p.eps[i+1:]...)
 			ctx.Send(p.pid, &port.RemoveEndpoint{Endpoint: ep})
 			ep.Close()
+			if f.on(EvEndpointDel) {
+				f.event("port/ep/-", fmt.Sprintf("Port %02d FD %2d", p.num, e.id))
+			}
 			if !p.active() {
+				if f.on(EvPortDel) {
+					f.event("port/-", fmt.Sprintf("%02d", p.num))
+				}
 				f.table.FlushPort(p.num)
 				f.activation(p)
 			}

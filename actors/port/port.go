@@ -39,6 +39,13 @@ type Stats struct {
 	Errors atomic.Uint64
 }
 
+// Reset zeroes the counters.
+func (s *Stats) Reset() {
+	s.Queue.Store(0)
+	s.Writer.Store(0)
+	s.Errors.Store(0)
+}
+
 type target struct {
 	ep transports.Endpoint
 	q  chan *frames.Batch // nil for non-blocking endpoints

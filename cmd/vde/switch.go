@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"crypto/rand"
 	_ "embed"
 	"fmt"
 	"io"
@@ -9,12 +9,16 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/govde/govde/actors/fabric"
+	"github.com/govde/govde/actors/mgmt"
 	"github.com/govde/govde/actors/vswitch"
+	"github.com/govde/govde/console"
 	"github.com/govde/govde/frames"
 	"github.com/govde/govde/internal/daemon"
 	"github.com/govde/govde/internal/getopt"
@@ -224,13 +228,35 @@ func runSwitch(prog string, args []string) int {
 		log.toSyslog(syslog.LOG_DAEMON)
 		log.Printf("VDE_SWITCH started")
 	}
-	sw := vswitch.New(fabric.Config{NumPorts: f.numPorts, Hub: f.hub, HashSize: fabric.RoundPow2(f.hashSize), Logf: log.Printf})
+	start := time.Now()
+	uptime := func() int64 { return int64(time.Since(start) / time.Second) }
+	hub := mgmt.NewHub()
+	sw := vswitch.New(fabric.Config{NumPorts: f.numPorts, Hub: f.hub, HashSize: fabric.RoundPow2(f.hashSize), Logf: log.Printf,
+		Clock: uptime, Events: func(ev fabric.Event) { hub.Publish(ev.Category, ev.Text) }})
 	err := sw.Listen(vde2.ServerConfig{Dir: f.sock, Mode: f.mode, DirMode: f.dirmode, Group: f.group,
 		Port0Mode: f.mgmtMode, Port0Group: f.mgmtGroup, MaxFrame: f.maxFrame})
 	if err != nil {
 		log.Printf("%v", err)
 		sw.Close()
 		return 255
+	}
+	exit := make(chan int, 1)
+	ctlMode, _ := sw.Server().Modes()
+	if !f.macSet {
+		f.mac = randomMAC()
+	}
+	info := mgmt.Info{MAC: f.mac, Priority: f.priority, FSTP: f.fstp, CtlDir: sw.Server().Dir(), CtlMode: ctlMode,
+		Uptime: uptime, Logf: log.Printf}
+	if f.mgmt != "" {
+		info.MgmtPath, info.MgmtMode = absPath(f.mgmt), f.mgmtMode
+	}
+	con := mgmt.New(sw, hub, info)
+	var ms *console.Server
+	if f.mgmt != "" {
+		ms, err = console.Listen(info.MgmtPath, os.FileMode(f.mgmtMode), f.mgmtGroup, con.Reg, hub, func() { exit <- 0 })
+		if err != nil && err != console.ErrInUse {
+			log.Printf("mgmt socket %s: %v", f.mgmt, err)
+		}
 	}
 	var pf *pidfile
 	if f.pidfile != "" {
@@ -240,10 +266,10 @@ func runSwitch(prog string, args []string) int {
 			return 1
 		}
 	}
+	runRC(con, f.rcfile)
 	if f.daemon {
 		daemon.Chdir()
 	}
-	exit := make(chan int, 1)
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM)
@@ -254,29 +280,48 @@ func runSwitch(prog string, args []string) int {
 	}()
 	if !f.daemon && !f.noStdin {
 		go func() {
-			consoleStdin(os.Stdin, os.Stdout)
-			log.Printf("EOF on stdin, cleaning up and exiting")
+			prompt := func() {}
+			if isTTY(0) {
+				prompt = func() { os.Stdin.WriteString("vde$ ") }
+			}
+			if console.ServeStdin(con.Reg, hub, os.Stdin, os.Stdout, prompt) == console.Continue {
+				log.Printf("EOF on stdin, cleaning up and exiting")
+			}
 			exit <- 0
 		}()
 	}
 	code = <-exit
+	if ms != nil {
+		ms.Close()
+	}
 	sw.Close()
 	pf.remove()
 	return code
 }
 
-// consoleStdin reads console lines from stdin until EOF. The management
-// console's commands come with the console issue; until then every command
-// is answered as vde_switch answers an unknown one.
-func consoleStdin(in io.Reader, out io.Writer) {
-	sc := bufio.NewScanner(in)
-	for sc.Scan() {
-		line := strings.TrimLeft(sc.Text(), " \t")
-		if line == "" || line[0] == '#' {
-			continue
+// runRC runs the rc file: -f, else ~/.vde2/vde_switch.rc, else
+// /etc/vde2/vde_switch.rc, whichever is readable first.
+func runRC(con *mgmt.Console, rc string) {
+	if rc == "" {
+		for _, p := range []string{filepath.Join(os.Getenv("HOME"), ".vde2/vde_switch.rc"), "/etc/vde2/vde_switch.rc"} {
+			if f, err := os.Open(p); err == nil {
+				f.Close()
+				rc = p
+				break
+			}
 		}
-		fmt.Fprintf(out, "1038 Function not implemented\n")
 	}
+	if rc != "" {
+		con.RunRC(rc)
+	}
+}
+
+// randomMAC is vde_switch's default: 00:ff followed by 4 random bytes.
+func randomMAC() frames.MAC {
+	var m frames.MAC
+	m[1] = 0xff
+	rand.Read(m[2:])
+	return m
 }
 
 // strerror returns glibc's text for an errno-carrying error.
