@@ -1,7 +1,7 @@
 # govde — see README.md. `make run` starts a switch, `make test` runs everything.
 GO       ?= go
 BIN      := bin
-CLASSIC  := vde_switch vde_plug dpipe
+CLASSIC  := vde_switch vde_plug dpipe vdeterm unixterm
 PKGS     := ./...
 # Packages whose tests start real processes, namespaces or the real VDE
 # tools: run without the race detector (it slows the peers' timing tests).

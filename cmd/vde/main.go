@@ -20,9 +20,11 @@ type tool struct {
 }
 
 var tools = map[string]tool{
-	"switch": {"vde_switch", runSwitch, "a VDE switch (vde_switch)"},
-	"plug":   {"vde_plug", runPlug, "connect two VNLs, or a VNL and stdin/stdout (vde_plug)"},
-	"dpipe":  {"dpipe", runDpipe, "bidirectional pipe between commands (dpipe)"},
+	"switch":   {"vde_switch", runSwitch, "a VDE switch (vde_switch)"},
+	"plug":     {"vde_plug", runPlug, "connect two VNLs, or a VNL and stdin/stdout (vde_plug)"},
+	"dpipe":    {"dpipe", runDpipe, "bidirectional pipe between commands (dpipe)"},
+	"term":     {"vdeterm", runTerm, "terminal for a management console (vdeterm); -c CMD for scripts"},
+	"unixterm": {"unixterm", runUnixterm, "raw relay to a management console (unixterm)"},
 }
 
 func main() {
@@ -45,7 +47,7 @@ func dispatch(argv []string) int {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "Usage: %s TOOL [OPTIONS]\ngovde: Virtual Distributed Ethernet in Go.\n\nTools:\n", name)
-	for _, k := range []string{"switch", "plug", "dpipe"} {
+	for _, k := range []string{"switch", "plug", "dpipe", "term", "unixterm"} {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", k, tools[k].help)
 	}
 	fmt.Fprintf(os.Stderr, "\nEach tool also runs under its classic name (a link named vde_switch, vde_plug, dpipe).\n")
