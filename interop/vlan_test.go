@@ -161,8 +161,12 @@ func TestRemoveVLAN0ThenConnect(t *testing.T) {
 	p := attach(t, dir, 1)
 	attach(t, dir, 2)
 	p.send(t, eth(bcast, mac(1), "into no vlan"))
-	out := cc.cmd(t, "port/print 1")
-	if !strings.Contains(out, "untagged_vlan=4095") || !strings.Contains(out, "IN:  pkts          1") {
+	var out string
+	waitFor(t, func() bool {
+		out = cc.cmd(t, "port/print 1")
+		return strings.Contains(out, "IN:  pkts          1")
+	}, "the frame counted")
+	if !strings.Contains(out, "untagged_vlan=4095") {
 		t.Fatalf("port/print 1: %q", out)
 	}
 	cc.must(t, "vlan/create 5", "port/setvlan 1 5")

@@ -54,6 +54,7 @@ type fabric struct {
 	touched []int           // ports with a pending batch
 	moveLog rateLimit
 	debug   uint32 // SetDebug mask
+	tap     Tap    // nil unless a plugin captures frames
 }
 
 // New spawns a fabric actor in sys and returns its PID.
@@ -145,6 +146,10 @@ func (f *fabric) Receive(ctx actor.Context) {
 		f.setBlocked(m)
 	case *SetDebug:
 		f.setDebug(m.Mask)
+	case *AddTap:
+		f.setTaps(m.Tap, nil)
+	case *RemoveTap:
+		f.setTaps(nil, m.Tap)
 	case interface{ run(*fabric) }:
 		m.run(f)
 	default:

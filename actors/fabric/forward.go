@@ -38,6 +38,13 @@ func (f *fabric) frame(in *swPort, fr *frames.Buf, now int64) {
 	}
 	in.c.InPkts++
 	in.c.InBytes += uint64(len(p))
+	if f.tap != nil {
+		descr := ""
+		if len(in.eps) > 0 {
+			descr = in.eps[0].dsc
+		}
+		f.tap.In(in.num, in.curUser, descr, p)
+	}
 	if f.cfg.Hub {
 		for _, q := range f.ports[1:] {
 			if q != nil && q != in {
@@ -127,6 +134,9 @@ func (f *fabric) frame(in *swPort, fr *frames.Buf, now int64) {
 func (f *fabric) emit(q *swPort, fr *frames.Buf) {
 	q.c.OutPkts++
 	q.c.OutBytes += uint64(fr.Len())
+	if f.tap != nil {
+		f.tap.Out(q.num, fr.Bytes())
+	}
 	if !q.active() {
 		fr.Release()
 		return

@@ -36,7 +36,7 @@ type plugin struct {
 // builtinPlugins are the plugins plugin/add accepts, by name (also as
 // NAME.so or a path ending in NAME.so, as users write for vde_switch).
 func (c *Console) builtinPlugins() map[string]func() *plugin {
-	return map[string]func() *plugin{}
+	return map[string]func() *plugin{"dump": c.dumpPlugin, "pdump": c.pdumpPlugin, "iplog": c.iplogPlugin}
 }
 
 func (c *Console) pluginCmds() {

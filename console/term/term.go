@@ -19,10 +19,8 @@ import (
 
 // Conn is a console connection that reads responses and debug lines.
 type Conn struct {
-	c      net.Conn
-	prompt string // what the console's prompt starts with, e.g. "vde"
-	lines  chan string
-	resps  chan Response
+	c     net.Conn
+	resps chan Response
 	// Debug receives asynchronous debug lines (`3xxx …`) as they arrive.
 	Debug func(line string)
 	once  sync.Once
