@@ -15,12 +15,17 @@ const (
 	EvPortDescr
 	EvEndpointAdd
 	EvEndpointDel
+	EvFSTPStatus
+	EvFSTPRoot
+	EvFSTPAdd
+	EvFSTPDel
 )
 
 // EventCategories maps the debug category names to the fabric's bits.
 var EventCategories = map[string]uint32{
 	"hash/+": EvHashAdd, "hash/-": EvHashDel, "port/+": EvPortAdd, "port/-": EvPortDel,
 	"port/descr": EvPortDescr, "port/ep/+": EvEndpointAdd, "port/ep/-": EvEndpointDel,
+	"fstp/status": EvFSTPStatus, "fstp/root": EvFSTPRoot, "fstp/+": EvFSTPAdd, "fstp/-": EvFSTPDel,
 }
 
 // SetDebug tells the fabric which debug categories someone listens to; the

@@ -41,20 +41,27 @@ type Config struct {
 	// Events receives the debug events enabled with SetDebug; it runs on
 	// the fabric's goroutine and must not block.
 	Events func(Event)
+	// MAC and Priority make the FSTP bridge id; FSTP starts the fast
+	// spanning tree at once (-F).
+	MAC      [6]byte
+	Priority uint16
+	FSTP     bool
 }
 
 type fabric struct {
-	cfg     Config
-	root    *actor.RootContext
-	self    *actor.PID
-	ports   []*swPort // index = port number; nil when the port does not exist
-	vlans   [4096]*vlan
-	table   *Table
-	pending []*frames.Batch // per port: the batch being filled for it
-	touched []int           // ports with a pending batch
-	moveLog rateLimit
-	debug   uint32 // SetDebug mask
-	tap     Tap    // nil unless a plugin captures frames
+	cfg       Config
+	root      *actor.RootContext
+	self      *actor.PID
+	ports     []*swPort // index = port number; nil when the port does not exist
+	vlans     [4096]*vlan
+	table     *Table
+	pending   []*frames.Batch // per port: the batch being filled for it
+	touched   []int           // ports with a pending batch
+	moveLog   rateLimit
+	debug     uint32 // SetDebug mask
+	tap       Tap    // nil unless a plugin captures frames
+	fstpOn    bool
+	stopClock func()
 }
 
 // New spawns a fabric actor in sys and returns its PID.
@@ -113,6 +120,11 @@ func (f *fabric) Receive(ctx actor.Context) {
 		f.ingress(ctx, m)
 	case *actor.Started:
 		f.self = ctx.Self()
+		f.fstpOn = f.cfg.FSTP && !f.cfg.Hub
+		if v := f.vlans[0]; v != nil {
+			f.spawnFSTP(ctx, v)
+		}
+		f.startClock(ctx)
 	case *AttachEndpoint:
 		p, err := f.attach(ctx, m)
 		ctx.Respond(&Attached{Port: p, Err: err})
@@ -126,6 +138,9 @@ func (f *fabric) Receive(ctx actor.Context) {
 		ctx.Respond(&TableDump{Size: f.table.Size(), Entries: f.table.Entries(f.cfg.Clock())})
 	case *SetHub:
 		f.cfg.Hub = m.On
+		if m.On {
+			f.setFSTP(ctx, false)
+		}
 		ctx.Respond(&Result{})
 	case *SetTableParams:
 		f.setTableParams(m)
@@ -133,9 +148,21 @@ func (f *fabric) Receive(ctx actor.Context) {
 	case *CreatePort:
 		ctx.Respond(&Result{Err: f.createPort(ctx, m.Port)})
 	case *CreateVLAN:
-		ctx.Respond(&Result{Err: f.createVLAN(m.VLAN)})
+		err := f.createVLAN(m.VLAN)
+		if err == nil {
+			f.spawnFSTP(ctx, f.vlans[m.VLAN])
+		}
+		ctx.Respond(&Result{Err: err})
 	case *RemoveVLAN:
-		ctx.Respond(&Result{Err: f.removeVLAN(m.VLAN)})
+		var pid *actor.PID
+		if m.VLAN >= 0 && m.VLAN < len(f.vlans) && f.vlans[m.VLAN] != nil {
+			pid = f.vlans[m.VLAN].fstp
+		}
+		err := f.removeVLAN(m.VLAN)
+		if err == nil && pid != nil {
+			ctx.Stop(pid)
+		}
+		ctx.Respond(&Result{Err: err})
 	case *SetPortVLAN:
 		ctx.Respond(&Result{Err: f.setPortVLAN(m.Port, m.VLAN)})
 	case *AddTagged:
@@ -153,8 +180,13 @@ func (f *fabric) Receive(ctx actor.Context) {
 	case interface{ run(*fabric) }:
 		m.run(f)
 	default:
-		f.control(ctx)
+		if !f.stp(ctx) {
+			f.control(ctx)
+		}
 	case *actor.Stopping:
+		if f.stopClock != nil {
+			f.stopClock()
+		}
 		for _, p := range f.ports {
 			if p != nil {
 				for _, e := range p.eps {

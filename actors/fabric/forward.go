@@ -3,6 +3,7 @@ package fabric
 import (
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/govde/govde/actors/fstp"
 	"github.com/govde/govde/frames"
 )
 
@@ -68,6 +69,13 @@ func (f *fabric) frame(in *swPort, fr *frames.Buf, now int64) {
 	v := f.vlans[vid&0xfff]
 	if vid == frames.VLANNone || v == nil {
 		in.c.DropVLAN++
+		return
+	}
+	if f.fstpOn && frames.IsBPDUDst(p) {
+		if v.fstp != nil {
+			fr.Retain(1)
+			f.root.Send(v.fstp, &fstp.In{Port: in.num, Frame: fr})
+		}
 		return
 	}
 	if v.blocked.has(in.num) {

@@ -201,6 +201,7 @@ func (f *fabric) topologyChange(vid uint16) {
 	if v := f.vlans[vid]; v != nil {
 		v.rebuild(f.ports)
 		f.table.FlushVLAN(vid)
+		f.notifyFSTP(v)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"math/bits"
 	"syscall"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/govde/govde/frames"
 )
 
@@ -60,6 +62,7 @@ type vlan struct {
 	blocked portSet // ports the spanning tree holds Discarding
 	actU    []int   // active untagged members, ascending
 	actT    []int   // active tagged members, ascending
+	fstp    *actor.PID
 }
 
 func newVLAN(id uint16) *vlan { return &vlan{id: id} }

@@ -18,7 +18,6 @@ import (
 type Info struct {
 	MAC      frames.MAC
 	Priority int
-	FSTP     bool
 	CtlDir   string
 	CtlMode  int
 	MgmtPath string // "" without -M
@@ -38,9 +37,6 @@ type Console struct {
 	info Info
 
 	mu      sync.Mutex
-	fstp    bool
-	edges   map[[2]int]bool // (vlan, port)
-	bonus   map[int][2]int  // vlan -> (port, cost)
 	plugins []*plugin
 }
 
@@ -69,8 +65,7 @@ func New(sw *vswitch.Switch, hub *console.Hub, info Info) *Console {
 	if info.Logf == nil {
 		info.Logf = func(string, ...any) {}
 	}
-	c := &Console{Reg: &console.Registry{}, Hub: hub, sw: sw, info: info, fstp: info.FSTP,
-		edges: map[[2]int]bool{}, bonus: map[int][2]int{}}
+	c := &Console{Reg: &console.Registry{}, Hub: hub, sw: sw, info: info}
 	hub.OnChange = func(active map[string]bool) {
 		var mask uint32
 		for cat := range active {
@@ -92,13 +87,6 @@ func New(sw *vswitch.Switch, hub *console.Hub, info Info) *Console {
 func (c *Console) RunRC(path string) error {
 	var sink discard
 	return console.RunScript(c.Reg, &console.Ctx{Out: sink.buf()}, path)
-}
-
-// FSTP reports whether fstp/setfstp turned the spanning tree on.
-func (c *Console) FSTP() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.fstp
 }
 
 func (c *Console) ask(msg any) (any, error) { return c.sw.Ask(msg) }

@@ -25,13 +25,7 @@ func (c *Console) portCmds() {
 			return c.result(&fabric.SetNumPorts{N: atoi(arg)})
 		}},
 		console.Command{Path: "port/sethub", Syntax: "0/1", Help: "1=HUB 0=switch", Kind: console.Plain, Run: func(_ *console.Ctx, arg string) error {
-			on := atoi(arg) != 0
-			if on {
-				c.mu.Lock()
-				c.fstp = false
-				c.mu.Unlock()
-			}
-			return c.result(&fabric.SetHub{On: on})
+			return c.result(&fabric.SetHub{On: atoi(arg) != 0})
 		}},
 		console.Command{Path: "port/setvlan", Syntax: "N VLAN", Help: "set port VLAN (untagged)", Kind: console.Plain, Run: func(_ *console.Ctx, arg string) error {
 			v, ok := scanInts(arg, 2)

@@ -210,10 +210,6 @@ func runSwitch(prog string, args []string) int {
 		return code
 	}
 	log := newLogger(prog)
-	if len(f.taps) > 0 {
-		log.Printf("-t %s: tap endpoints are not available in this govde build yet (use vde_plug tap://IF vde://DIR)", f.taps[0])
-		return 1
-	}
 	if f.pidfile != "" {
 		if _, err := os.Lstat(f.pidfile); err == nil {
 			log.Printf("Error in pidfile creation: %s", strerror(syscall.EEXIST))
@@ -231,8 +227,12 @@ func runSwitch(prog string, args []string) int {
 	start := time.Now()
 	uptime := func() int64 { return int64(time.Since(start) / time.Second) }
 	hub := mgmt.NewHub()
+	if !f.macSet {
+		f.mac = randomMAC()
+	}
 	sw := vswitch.New(fabric.Config{NumPorts: f.numPorts, Hub: f.hub, HashSize: fabric.RoundPow2(f.hashSize), Logf: log.Printf,
-		Clock: uptime, Events: func(ev fabric.Event) { hub.Publish(ev.Category, ev.Text) }})
+		Clock: uptime, Events: func(ev fabric.Event) { hub.Publish(ev.Category, ev.Text) },
+		MAC: f.mac, Priority: uint16(f.priority), FSTP: f.fstp})
 	err := sw.Listen(vde2.ServerConfig{Dir: f.sock, Mode: f.mode, DirMode: f.dirmode, Group: f.group,
 		Port0Mode: f.mgmtMode, Port0Group: f.mgmtGroup, MaxFrame: f.maxFrame})
 	if err != nil {
@@ -240,12 +240,10 @@ func runSwitch(prog string, args []string) int {
 		sw.Close()
 		return 255
 	}
+	attachTaps(sw, f.taps, f.maxFrame, log.Printf)
 	exit := make(chan int, 1)
 	ctlMode, _ := sw.Server().Modes()
-	if !f.macSet {
-		f.mac = randomMAC()
-	}
-	info := mgmt.Info{MAC: f.mac, Priority: f.priority, FSTP: f.fstp, CtlDir: sw.Server().Dir(), CtlMode: ctlMode,
+	info := mgmt.Info{MAC: f.mac, Priority: f.priority, CtlDir: sw.Server().Dir(), CtlMode: ctlMode,
 		Uptime: uptime, Logf: log.Printf}
 	if f.mgmt != "" {
 		info.MgmtPath, info.MgmtMode = absPath(f.mgmt), f.mgmtMode
