@@ -156,12 +156,21 @@ type plug struct {
 	*proc
 	out    io.ReadCloser
 	frames chan []byte
+	// skipBPDU drops spanning-tree frames (dst 01:80:c2:00:00:00) that a
+	// switch with FSTP sends every member port.
+	skipBPDU bool
 }
 
 func startPlug(t *testing.T, argv ...string) *plug {
 	t.Helper()
+	return startPlugOpt(t, false, argv...)
+}
+
+// startPlugOpt starts a plug; skipBPDU drops spanning-tree frames.
+func startPlugOpt(t *testing.T, skipBPDU bool, argv ...string) *plug {
+	t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
-	p := &plug{proc: &proc{cmd: cmd, stderr: &syncBuf{}, done: make(chan struct{})}, frames: make(chan []byte, 4096)}
+	p := &plug{proc: &proc{cmd: cmd, stderr: &syncBuf{}, done: make(chan struct{})}, frames: make(chan []byte, 4096), skipBPDU: skipBPDU}
 	cmd.Stderr = p.stderr
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
@@ -183,6 +192,9 @@ func startPlug(t *testing.T, argv ...string) *plug {
 			f := make([]byte, binary.BigEndian.Uint16(hdr[:]))
 			if _, err := io.ReadFull(r, f); err != nil {
 				break
+			}
+			if p.skipBPDU && len(f) >= 6 && string(f[:6]) == "\x01\x80\xc2\x00\x00\x00" {
+				continue
 			}
 			p.frames <- f
 		}

@@ -41,7 +41,13 @@ func (cc *consoleClient) must(t *testing.T, cmds ...string) {
 // attach starts a real vde_plug on port n of the switch in dir.
 func attach(t *testing.T, dir string, n int) *plug {
 	t.Helper()
-	p := startPlug(t, real(t, "vde_plug"), dir+"["+itoa(n)+"]")
+	return attachOpt(t, dir, n, false)
+}
+
+// attachOpt is attach with the option to drop spanning-tree frames.
+func attachOpt(t *testing.T, dir string, n int, skipBPDU bool) *plug {
+	t.Helper()
+	p := startPlugOpt(t, skipBPDU, real(t, "vde_plug"), dir+"["+itoa(n)+"]")
 	waitFor(t, func() bool { m, _ := filepath.Glob(filepath.Join(dir, pad3(n)+".*")); return len(m) > 0 }, "port "+itoa(n))
 	return p
 }
