@@ -174,6 +174,10 @@ func inGroup(name string) bool {
 func openVNL(s string, a vnl.Args) (transports.Endpoint, error) {
 	ep, err := vnl.Open(s, a)
 	if err != nil {
+		var ke *vnl.KeyError
+		if errors.As(err, &ke) { // libvdeplug names the key first, on its own line
+			fmt.Fprintln(os.Stderr, ke.Error())
+		}
 		name := s
 		if name == "" {
 			name = "default switch"
