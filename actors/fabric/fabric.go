@@ -14,7 +14,6 @@ import (
 
 	"github.com/govde/govde/actors/dispatch"
 	"github.com/govde/govde/actors/mailbox"
-	"github.com/govde/govde/actors/port"
 	"github.com/govde/govde/frames"
 	"github.com/govde/govde/transports"
 )
@@ -33,7 +32,12 @@ type Config struct {
 	Clock func() int64
 	// Logf receives log lines (MAC moves, errors); default log.Printf.
 	Logf func(format string, args ...any)
-	// PortPool runs the port actors; default: a pool of 2 workers.
+	// PortPool, if set, runs the port actors on a worker pool (egress
+	// pipelined on other goroutines). By default port actors run on the
+	// synchronized dispatcher: a batch is written to its sockets on the
+	// goroutine that switched it, without a goroutine wake-up. Port actors
+	// never block either way (datagram writes use MSG_DONTWAIT; blocking
+	// endpoints have their own writer goroutine).
 	PortPool *dispatch.Pool
 	// Groups reports the groups a uid belongs to (for port/setgroup);
 	// default: the passwd/group databases.
@@ -78,9 +82,6 @@ func New(sys *actor.ActorSystem, cfg Config) *actor.PID {
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = log.Printf
-	}
-	if cfg.PortPool == nil {
-		cfg.PortPool = port.NewPool(2)
 	}
 	if cfg.Groups == nil {
 		cfg.Groups = userGroups

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/govde/govde/actors/dispatch"
 	"github.com/govde/govde/actors/port"
 	"github.com/govde/govde/transports"
 )
@@ -39,7 +40,11 @@ func (p *swPort) active() bool { return len(p.eps) > 0 }
 // newPort creates port n (untagged member of VLAN 0) and spawns its actor.
 func (f *fabric) newPort(ctx actor.Context, n int, allocatable bool) *swPort {
 	p := &swPort{num: n, stats: new(port.Stats), untagged: 0, allocatable: allocatable, user: -1, group: -1, curUser: -1}
-	p.pid = ctx.Spawn(port.Props(f.cfg.PortPool, p.stats))
+	var d actor.Dispatcher = dispatch.Sync(64)
+	if f.cfg.PortPool != nil {
+		d = f.cfg.PortPool
+	}
+	p.pid = ctx.Spawn(port.Props(d, p.stats))
 	f.ports[n] = p
 	if f.on(EvPortAdd) {
 		f.event("port/+", fmt.Sprintf("%02d", n))

@@ -155,7 +155,7 @@ func (v *VLAN) Join(p int, tagged bool) {
 	if v.on {
 		v.sendBPDU(p, false, false)
 	}
-	v.topologyChange(p)
+	v.notifyChange(p) // the fabric flushed the VLAN when the port joined
 }
 
 // Leave removes port p; losing the root port resets the VLAN.
@@ -173,7 +173,7 @@ func (v *VLAN) Leave(p int) {
 	if v.RootPort == p && p != 0 {
 		v.reset()
 	}
-	v.topologyChange(p)
+	v.notifyChange(p) // the fabric flushed the VLAN when the port left
 }
 
 // SetEdge marks p as an edge port (no BPDUs sent, received ones ignored,
@@ -193,6 +193,11 @@ func (v *VLAN) SetBonus(port int, cost uint32) { v.BonusPort, v.BonusCost = port
 // topologyChange flushes the MAC table and tells the other FSTP ports.
 func (v *VLAN) topologyChange(origin int) {
 	v.env.Flush()
+	v.notifyChange(origin)
+}
+
+// notifyChange sends a TC BPDU to every other FSTP port.
+func (v *VLAN) notifyChange(origin int) {
 	if !v.on {
 		return
 	}

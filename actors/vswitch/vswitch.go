@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
 	"time"
 
@@ -46,7 +47,8 @@ func New(cfg fabric.Config) *Switch {
 	if s.logf == nil {
 		s.logf = func(string, ...any) {}
 	}
-	if cfg.PortPool == nil {
+	if cfg.PortPool == nil && os.Getenv("GOVDE_EGRESS_POOL") != "" {
+		// benchmarking aid: pipeline egress on a worker pool
 		s.pool = port.NewPool(runtime.GOMAXPROCS(0))
 		cfg.PortPool = s.pool
 	}

@@ -288,7 +288,9 @@ func runSwitch(prog string, args []string) int {
 			exit <- 0
 		}()
 	}
+	stopProfile := startProfile()
 	code = <-exit
+	stopProfile()
 	if ms != nil {
 		ms.Close()
 	}

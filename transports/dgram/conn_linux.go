@@ -36,15 +36,20 @@ type Conn struct {
 	closed atomic.Bool
 
 	// read side, guarded by rmu
-	rmu     sync.Mutex
-	slots   [frames.BatchSize]*frames.Buf
-	rhdr    [frames.BatchSize]unix.Mmsghdr
-	riov    [frames.BatchSize]unix.Iovec
-	rwant   int
-	rgot    int
-	rerrno  syscall.Errno
-	readFn  func(fd uintptr) bool
-	emptyRL rateLimiter
+	rmu   sync.Mutex
+	slots [frames.BatchSize]*frames.Buf
+	rhdr  [frames.BatchSize]unix.Mmsghdr
+	riov  [frames.BatchSize]unix.Iovec
+	rwant int
+	rgot  int
+	// drained: the last recvmmsg returned fewer frames than asked, so the
+	// socket was empty then; the next read waits for the poller's edge
+	// before calling recvmmsg (saves the EAGAIN call on every wake-up).
+	drained  bool
+	skipNext bool
+	rerrno   syscall.Errno
+	readFn   func(fd uintptr) bool
+	emptyRL  rateLimiter
 
 	// write side, guarded by wmu
 	wmu     sync.Mutex
@@ -148,9 +153,18 @@ func (c *Conn) Control(f func(fd int) error) error {
 
 // recvmmsg is the RawConn.Read callback: one non-blocking recvmmsg into the
 // first rwant slots. It returns false (wait for readability) on EAGAIN.
+// recvmmsg and sendmmsg use raw syscalls: with MSG_DONTWAIT they never
+// block, so telling the scheduler about them (entersyscall/exitsyscall,
+// with its P hand-offs) only costs time.
 func (c *Conn) recvmmsg(fd uintptr) bool {
+	if c.skipNext {
+		// Go's poller is edge-triggered: anything that arrived since the
+		// socket was drained has marked it ready, so waiting is safe.
+		c.skipNext = false
+		return false
+	}
 	for {
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&c.rhdr[0])),
+		r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&c.rhdr[0])),
 			uintptr(c.rwant), unix.MSG_DONTWAIT, 0, 0)
 		switch e {
 		case 0:
@@ -171,7 +185,7 @@ func (c *Conn) recvmmsg(fd uintptr) bool {
 // never asks to wait.
 func (c *Conn) sendmmsg(fd uintptr) bool {
 	for {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&c.whdr[c.woff])),
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&c.whdr[c.woff])),
 			uintptr(c.wn-c.woff), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
 		if e == unix.EINTR {
 			continue
@@ -221,9 +235,11 @@ func (c *Conn) ReadBatch(b *frames.Batch) error {
 			c.rhdr[i].Hdr.Flags = 0
 		}
 		c.rwant = want
+		c.skipNext = c.drained
 		if err := c.rc.Read(c.readFn); err != nil {
 			return c.mapClosed(err)
 		}
+		c.drained = c.rerrno == 0 && c.rgot < c.rwant
 		switch c.rerrno {
 		case 0:
 		case unix.ECONNREFUSED:
