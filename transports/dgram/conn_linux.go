@@ -36,20 +36,15 @@ type Conn struct {
 	closed atomic.Bool
 
 	// read side, guarded by rmu
-	rmu   sync.Mutex
-	slots [frames.BatchSize]*frames.Buf
-	rhdr  [frames.BatchSize]unix.Mmsghdr
-	riov  [frames.BatchSize]unix.Iovec
-	rwant int
-	rgot  int
-	// drained: the last recvmmsg returned fewer frames than asked, so the
-	// socket was empty then; the next read waits for the poller's edge
-	// before calling recvmmsg (saves the EAGAIN call on every wake-up).
-	drained  bool
-	skipNext bool
-	rerrno   syscall.Errno
-	readFn   func(fd uintptr) bool
-	emptyRL  rateLimiter
+	rmu     sync.Mutex
+	slots   [frames.BatchSize]*frames.Buf
+	rhdr    [frames.BatchSize]unix.Mmsghdr
+	riov    [frames.BatchSize]unix.Iovec
+	rwant   int
+	rgot    int
+	rerrno  syscall.Errno
+	readFn  func(fd uintptr) bool
+	emptyRL rateLimiter
 
 	// write side, guarded by wmu
 	wmu     sync.Mutex
@@ -153,16 +148,14 @@ func (c *Conn) Control(f func(fd int) error) error {
 
 // recvmmsg is the RawConn.Read callback: one non-blocking recvmmsg into the
 // first rwant slots. It returns false (wait for readability) on EAGAIN.
+// jumboSlots is how many receive buffers a socket whose frames may exceed
+// the standard class keeps (8 × 64 KiB instead of 64 × 64 KiB).
+const jumboSlots = 8
+
 // recvmmsg and sendmmsg use raw syscalls: with MSG_DONTWAIT they never
 // block, so telling the scheduler about them (entersyscall/exitsyscall,
 // with its P hand-offs) only costs time.
 func (c *Conn) recvmmsg(fd uintptr) bool {
-	if c.skipNext {
-		// Go's poller is edge-triggered: anything that arrived since the
-		// socket was drained has marked it ready, so waiting is safe.
-		c.skipNext = false
-		return false
-	}
 	for {
 		r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&c.rhdr[0])),
 			uintptr(c.rwant), unix.MSG_DONTWAIT, 0, 0)
@@ -216,6 +209,10 @@ func (c *Conn) ReadBatch(b *frames.Batch) error {
 		return transports.ErrClosed
 	}
 	want := frames.BatchSize - b.N
+	if c.max > frames.MaxStd && want > jumboSlots {
+		// jumbo buffers are 64 KiB: keep fewer of them waiting per socket
+		want = jumboSlots
+	}
 	if want <= 0 {
 		return nil
 	}
@@ -235,11 +232,9 @@ func (c *Conn) ReadBatch(b *frames.Batch) error {
 			c.rhdr[i].Hdr.Flags = 0
 		}
 		c.rwant = want
-		c.skipNext = c.drained
 		if err := c.rc.Read(c.readFn); err != nil {
 			return c.mapClosed(err)
 		}
-		c.drained = c.rerrno == 0 && c.rgot < c.rwant
 		switch c.rerrno {
 		case 0:
 		case unix.ECONNREFUSED:
