@@ -1,0 +1,5 @@
+//go:build !race
+
+package fdio
+
+const raceEnabled = false

@@ -1,0 +1,5 @@
+//go:build race
+
+package lazydgram
+
+const raceEnabled = true
