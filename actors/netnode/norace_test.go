@@ -1,0 +1,5 @@
+//go:build !race
+
+package netnode
+
+const raceEnabled = false

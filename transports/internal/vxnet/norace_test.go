@@ -1,0 +1,5 @@
+//go:build !race
+
+package vxnet
+
+const raceEnabled = false

@@ -1,0 +1,5 @@
+//go:build !race
+
+package vxvde
+
+const raceEnabled = false
