@@ -1,0 +1,5 @@
+//go:build !race
+
+package cryptcab
+
+const raceEnabled = false
