@@ -1,7 +1,7 @@
 # govde — see README.md. `make run` starts a switch, `make test` runs everything.
 GO       ?= go
 BIN      := bin
-CLASSIC  := vde_switch vde_plug dpipe vdeterm unixterm
+CLASSIC  := vde_switch vde_plug dpipe vdeterm unixterm wirefilter vde_plug2tap vde_cryptcab
 PKGS     := ./...
 # Packages whose tests start real processes, namespaces or the real VDE
 # tools: run without the race detector (it slows the peers' timing tests).
@@ -49,8 +49,12 @@ interop: build
 test: deps lint unit interop
 
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s ./bench/ | tee bench/out-go.txt
+	bench/gobench.sh
 	bench/compare.sh
+	bench/fstp_failover.sh
+	bench/chain_bench.sh
+	bench/tap_iperf.sh
+	bench/cryptcab_bench.sh
 
 clean:
 	rm -rf $(BIN)
