@@ -20,11 +20,14 @@ type tool struct {
 }
 
 var tools = map[string]tool{
-	"switch":   {"vde_switch", runSwitch, "a VDE switch (vde_switch)"},
-	"plug":     {"vde_plug", runPlug, "connect two VNLs, or a VNL and stdin/stdout (vde_plug)"},
-	"dpipe":    {"dpipe", runDpipe, "bidirectional pipe between commands (dpipe)"},
-	"term":     {"vdeterm", runTerm, "terminal for a management console (vdeterm); -c CMD for scripts"},
-	"unixterm": {"unixterm", runUnixterm, "raw relay to a management console (unixterm)"},
+	"switch":     {"vde_switch", runSwitch, "a VDE switch (vde_switch)"},
+	"plug":       {"vde_plug", runPlug, "connect two VNLs, or a VNL and stdin/stdout (vde_plug)"},
+	"dpipe":      {"dpipe", runDpipe, "bidirectional pipe between commands (dpipe)"},
+	"term":       {"vdeterm", runTerm, "terminal for a management console (vdeterm); -c CMD for scripts"},
+	"unixterm":   {"unixterm", runUnixterm, "raw relay to a management console (unixterm)"},
+	"plug2tap":   {"vde_plug2tap", runPlug2tap, "join a tap interface to a network (vde_plug2tap)"},
+	"wirefilter": {"wirefilter", runWirefilter, "a cable that loses, delays, limits, duplicates or corrupts frames (wirefilter)"},
+	"cryptcab":   {"vde_cryptcab", runCryptcab, "an encrypted, authenticated cable to another host (vde_cryptcab)"},
 }
 
 func main() {
@@ -47,7 +50,7 @@ func dispatch(argv []string) int {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "Usage: %s TOOL [OPTIONS]\ngovde: Virtual Distributed Ethernet in Go.\n\nTools:\n", name)
-	for _, k := range []string{"switch", "plug", "dpipe", "term", "unixterm"} {
+	for _, k := range []string{"switch", "plug", "dpipe", "term", "unixterm", "wirefilter", "plug2tap", "cryptcab"} {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", k, tools[k].help)
 	}
 	fmt.Fprintf(os.Stderr, "\nEach tool also runs under its classic name (a link named vde_switch, vde_plug, dpipe).\n")

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"log/syslog"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 	"github.com/govde/govde/internal/daemon"
 	"github.com/govde/govde/internal/getopt"
 	"github.com/govde/govde/transports"
+	"github.com/govde/govde/transports/compress"
 	"github.com/govde/govde/transports/stream"
 	"github.com/govde/govde/transports/vnl"
 )
@@ -41,6 +43,7 @@ var plugOpts = []getopt.Option{
 	{Long: []string{"port"}, HasArg: true},
 	{Long: []string{"port2"}, HasArg: true},
 	{Long: []string{"maxframe"}, HasArg: true},
+	{Long: []string{"compress"}, HasArg: true},
 }
 
 // plugMaxFrame is vdeplug's VDE_ETHBUFSIZE + 2: the longest frame a stream
@@ -52,6 +55,7 @@ type plugFlags struct {
 	pidfile, descr     string
 	maxFrame           int
 	maxFrameSet        bool
+	compress           compress.Algorithm // 0: plain stream
 	args               [2]vnl.Args
 	vnls               []string
 	command            []string
@@ -117,6 +121,13 @@ func parsePlugFlags(prog string, argv []string) (*plugFlags, int) {
 				return nil, usage()
 			}
 			f.maxFrame, f.maxFrameSet = n, true
+		case "compress":
+			a, err := compress.ParseAlgorithm(o.Arg)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "%s: --compress: %v\n", prog, err)
+				return nil, usage()
+			}
+			f.compress = a
 		case "port", "port2":
 			n, err := strconv.Atoi(o.Arg)
 			if err != nil || n <= 0 {
@@ -131,6 +142,10 @@ func parsePlugFlags(prog string, argv []string) (*plugFlags, int) {
 			return nil, usage()
 		}
 	} else if len(rest) > 2 {
+		return nil, usage()
+	}
+	if f.compress != 0 && cmdAt < 0 && len(rest) == 2 {
+		fmt.Fprintf(os.Stderr, "%s: --compress applies to the stream forms (stdin/stdout or = command), not to a cable between two VNLs\n", prog)
 		return nil, usage()
 	}
 	f.vnls = rest
@@ -232,7 +247,7 @@ func runPlug(prog string, argv []string) int {
 	var child *exec.Cmd
 	switch {
 	case f.command != nil:
-		child, b, err = startCommand(f.command, f.maxFrame, log.Printf)
+		child, b, err = startCommand(f.command, f.maxFrame, log.Printf, f.compress)
 		if err != nil {
 			a.Close()
 			fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
@@ -245,7 +260,18 @@ func runPlug(prog string, argv []string) int {
 			return 1
 		}
 	default:
-		b = stream.New(os.Stdin, os.Stdout, stream.Options{Describe: "stdin", MaxFrame: f.maxFrame, Logf: log.Printf})
+		var r io.Reader = os.Stdin
+		var w io.Writer = os.Stdout
+		if f.compress != 0 {
+			cs, err := compress.New(os.Stdin, os.Stdout, f.compress, compress.Options{})
+			if err != nil {
+				a.Close()
+				fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
+				return 1
+			}
+			r, w = cs, cs
+		}
+		b = stream.New(r, w, stream.Options{Describe: "stdin", MaxFrame: f.maxFrame, Logf: log.Printf})
 	}
 	sys := vswitch.NewSystem()
 	opt := cable.Options{}
@@ -270,13 +296,16 @@ func runPlug(prog string, argv []string) int {
 	}
 	if err := c.Err(); err != nil && !errors.Is(err, os.ErrClosed) {
 		log.Printf("%v", err)
+		if errors.Is(err, compress.ErrHandshake) {
+			return 1
+		}
 	}
 	return 0
 }
 
 // startCommand runs argv with pipes on its stdin and stdout carrying the
 // stream framing.
-func startCommand(argv []string, maxFrame int, logf func(string, ...any)) (*exec.Cmd, transports.Endpoint, error) {
+func startCommand(argv []string, maxFrame int, logf func(string, ...any), alg compress.Algorithm) (*exec.Cmd, transports.Endpoint, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stderr = os.Stderr
 	toChild, err := cmd.StdinPipe()
@@ -290,7 +319,18 @@ func startCommand(argv []string, maxFrame int, logf func(string, ...any)) (*exec
 	if err := cmd.Start(); err != nil {
 		return nil, nil, err
 	}
-	ep := stream.New(fromChild, toChild, stream.Options{Describe: strings.Join(argv, " "), MaxFrame: maxFrame,
+	var r io.Reader = fromChild
+	var w io.Writer = toChild
+	if alg != 0 {
+		cs, err := compress.New(fromChild, toChild, alg, compress.Options{})
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return nil, nil, err
+		}
+		r, w = cs, cs
+	}
+	ep := stream.New(r, w, stream.Options{Describe: strings.Join(argv, " "), MaxFrame: maxFrame,
 		Logf: logf, Closer: closers{toChild, fromChild}})
 	return cmd, ep, nil
 }

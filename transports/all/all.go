@@ -8,15 +8,40 @@ import (
 	"strconv"
 	"syscall"
 
+	node "github.com/govde/govde/actors/netnode"
 	"github.com/govde/govde/transports"
+	vnlcmd "github.com/govde/govde/transports/cmd"
+	"github.com/govde/govde/transports/cryptcab"
+	"github.com/govde/govde/transports/netnode"
 	"github.com/govde/govde/transports/null"
+	"github.com/govde/govde/transports/ptp"
+	"github.com/govde/govde/transports/qemu"
+	"github.com/govde/govde/transports/seqpacket"
+	"github.com/govde/govde/transports/tap"
+	"github.com/govde/govde/transports/udp"
 	"github.com/govde/govde/transports/vde2"
 	"github.com/govde/govde/transports/vnl"
+	"github.com/govde/govde/transports/vxlan"
+	"github.com/govde/govde/transports/vxvde"
 )
 
 func init() {
 	vnl.Register("vde", OpenVDE)
 	vnl.Register("null", null.Open)
+	vnl.Register("cryptcab", cryptcab.Open)
+	vnl.Register("tap", tap.Open)
+	vnl.Register("udp", udp.Open)
+	vnl.Register("ptp", ptp.Open)
+	vnl.Register("seqpacket", seqpacket.Open)
+	vnl.Register("cmd", vnlcmd.Open)
+	vnl.Register("qemu-stream", qemu.OpenStream)
+	vnl.Register("qemu-dgram", qemu.OpenDgram)
+	vnl.Register(vxlan.Module, vxlan.Open)
+	vnl.Register(vxvde.Module, vxvde.Open)
+	vnl.Register(node.Hub.String(), netnode.OpenHub)
+	vnl.Register(node.Switch.String(), netnode.OpenSwitch)
+	vnl.Register(node.Multi.String(), netnode.OpenMulti)
+	vnl.Register(node.Bonding.String(), netnode.OpenBonding)
 }
 
 // vdeKeys are the bracket options of vde:// (vdeplug4 order: prefixes
