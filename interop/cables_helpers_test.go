@@ -162,36 +162,7 @@ func cabStartPlugEnv(t *testing.T, env []string, argv ...string) *plug {
 	t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
-	p := &plug{proc: &proc{cmd: cmd, stderr: &syncBuf{}, done: make(chan struct{})}, frames: make(chan []byte, 65536)}
-	cmd.Stderr = p.stderr
-	var err error
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if p.out, err = cmd.StdoutPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %v: %v", argv, err)
-	}
-	go func() {
-		r := bufio.NewReader(p.out)
-		var hdr [2]byte
-		for {
-			if _, err := io.ReadFull(r, hdr[:]); err != nil {
-				break
-			}
-			f := make([]byte, binary.BigEndian.Uint16(hdr[:]))
-			if _, err := io.ReadFull(r, f); err != nil {
-				break
-			}
-			p.frames <- f
-		}
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(p.Stop)
-	return p
+	return startPlugCmd(t, cmd, false, 65536)
 }
 
 // cabSock returns a fresh socket path in a private directory.

@@ -169,8 +169,15 @@ func startPlug(t *testing.T, argv ...string) *plug {
 // startPlugOpt starts a plug; skipBPDU drops spanning-tree frames.
 func startPlugOpt(t *testing.T, skipBPDU bool, argv ...string) *plug {
 	t.Helper()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	p := &plug{proc: &proc{cmd: cmd, stderr: &syncBuf{}, done: make(chan struct{})}, frames: make(chan []byte, 4096), skipBPDU: skipBPDU}
+	return startPlugCmd(t, exec.Command(argv[0], argv[1:]...), skipBPDU, 4096)
+}
+
+// startPlugCmd starts a stream-mode plug from a prepared command (extra
+// files, environment): frames it writes on stdout arrive on p.frames (a
+// queue of depth frames); skipBPDU drops spanning-tree frames.
+func startPlugCmd(t *testing.T, cmd *exec.Cmd, skipBPDU bool, depth int) *plug {
+	t.Helper()
+	p := &plug{proc: &proc{cmd: cmd, stderr: &syncBuf{}, done: make(chan struct{})}, frames: make(chan []byte, depth), skipBPDU: skipBPDU}
 	cmd.Stderr = p.stderr
 	var err error
 	if p.stdin, err = cmd.StdinPipe(); err != nil {
@@ -180,7 +187,7 @@ func startPlugOpt(t *testing.T, skipBPDU bool, argv ...string) *plug {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %v: %v", argv, err)
+		t.Fatalf("start %v: %v", cmd.Args, err)
 	}
 	go func() {
 		r := bufio.NewReader(p.out)

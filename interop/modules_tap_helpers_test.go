@@ -1,11 +1,9 @@
 package interop
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -212,34 +210,5 @@ func tapIperf(t *testing.T, srvNS, ns, dst string, secs int) float64 {
 // files, environment), like startPlug.
 func modStartPlugCmd(t *testing.T, cmd *exec.Cmd) *plug {
 	t.Helper()
-	p := &plug{proc: &proc{cmd: cmd, stderr: &syncBuf{}, done: make(chan struct{})}, frames: make(chan []byte, 4096)}
-	cmd.Stderr = p.stderr
-	var err error
-	if p.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if p.out, err = cmd.StdoutPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %v: %v", cmd.Args, err)
-	}
-	go func() {
-		r := bufio.NewReader(p.out)
-		var hdr [2]byte
-		for {
-			if _, err := io.ReadFull(r, hdr[:]); err != nil {
-				break
-			}
-			f := make([]byte, binary.BigEndian.Uint16(hdr[:]))
-			if _, err := io.ReadFull(r, f); err != nil {
-				break
-			}
-			p.frames <- f
-		}
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(p.Stop)
-	return p
+	return startPlugCmd(t, cmd, false, 4096)
 }

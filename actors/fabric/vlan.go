@@ -140,13 +140,23 @@ func (f *fabric) setPortVLAN(n, id int) error {
 	return nil
 }
 
-func (f *fabric) addTagged(id, n int) error {
+// memberArgs checks vlan/addport and vlan/delport arguments: EINVAL out of
+// range, ENXIO when the VLAN or the port does not exist.
+func (f *fabric) memberArgs(id, n int) (*vlan, *swPort, error) {
 	if id < 0 || id > 4093 || !f.validPort(n) {
-		return syscall.EINVAL
+		return nil, nil, syscall.EINVAL
 	}
 	v, p := f.vlans[id], f.ports[n]
 	if v == nil || p == nil {
-		return syscall.ENXIO
+		return nil, nil, syscall.ENXIO
+	}
+	return v, p, nil
+}
+
+func (f *fabric) addTagged(id, n int) error {
+	v, p, err := f.memberArgs(id, n)
+	if err != nil {
+		return err
 	}
 	if p.untagged == uint16(id) {
 		return nil
@@ -158,12 +168,9 @@ func (f *fabric) addTagged(id, n int) error {
 }
 
 func (f *fabric) delTagged(id, n int) error {
-	if id < 0 || id > 4093 || !f.validPort(n) {
-		return syscall.EINVAL
-	}
-	v, p := f.vlans[id], f.ports[n]
-	if v == nil || p == nil {
-		return syscall.ENXIO
+	v, p, err := f.memberArgs(id, n)
+	if err != nil {
+		return err
 	}
 	if p.untagged == uint16(id) {
 		return syscall.EADDRINUSE

@@ -40,16 +40,20 @@ func (e *Endpoint) Inject(p []byte) {
 }
 
 // ReadBatch implements transports.Endpoint.
-func (e *Endpoint) ReadBatch(b *frames.Batch) error {
+func (e *Endpoint) ReadBatch(b *frames.Batch) error { return readQueue(e.in, e.done, b) }
+
+// readQueue waits for one frame from in (or done), then takes whatever
+// else is queued, up to the batch's room.
+func readQueue(in <-chan *frames.Buf, done <-chan struct{}, b *frames.Batch) error {
 	select {
-	case f := <-e.in:
+	case f := <-in:
 		b.Add(f)
-	case <-e.done:
+	case <-done:
 		return transports.ErrClosed
 	}
 	for !b.Full() {
 		select {
-		case f := <-e.in:
+		case f := <-in:
 			b.Add(f)
 		default:
 			return nil

@@ -29,23 +29,7 @@ type PairEnd struct {
 }
 
 // ReadBatch implements transports.Endpoint.
-func (e *PairEnd) ReadBatch(b *frames.Batch) error {
-	select {
-	case f := <-e.in:
-		b.Add(f)
-	case <-e.done:
-		return transports.ErrClosed
-	}
-	for !b.Full() {
-		select {
-		case f := <-e.in:
-			b.Add(f)
-		default:
-			return nil
-		}
-	}
-	return nil
-}
+func (e *PairEnd) ReadBatch(b *frames.Batch) error { return readQueue(e.in, e.done, b) }
 
 // WriteBatch implements transports.Endpoint.
 func (e *PairEnd) WriteBatch(b *frames.Batch) error {
