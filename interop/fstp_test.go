@@ -38,10 +38,10 @@ func newRing(t *testing.T, exes [3]string) *ring {
 
 var statusRE = regexp.MustCompile(`-- Port (\d{4}) tagged=\d active=1 status=(\w+)`)
 
-// blocked returns switch i's Discarding ports.
-func (r *ring) blocked(t *testing.T, i int) map[int]bool {
+// blockedIn returns switch i's Discarding ports in a VLAN.
+func (r *ring) blockedIn(t *testing.T, i, vlan int) map[int]bool {
 	out := map[int]bool{}
-	for _, m := range statusRE.FindAllStringSubmatch(r.cons[i].cmd(t, "vlan/print 0"), -1) {
+	for _, m := range statusRE.FindAllStringSubmatch(r.cons[i].cmd(t, "vlan/print "+strconv.Itoa(vlan)), -1) {
 		if m[2] == "Discarding" {
 			n, _ := strconv.Atoi(m[1])
 			out[n] = true
@@ -52,11 +52,14 @@ func (r *ring) blocked(t *testing.T, i int) map[int]bool {
 
 // converge waits until exactly one cable is blocked at both ends and the
 // hosts are not.
-func (r *ring) converge(t *testing.T) {
+func (r *ring) converge(t *testing.T) { r.convergeIn(t, 0) }
+
+// convergeIn is converge for one VLAN's spanning tree.
+func (r *ring) convergeIn(t *testing.T, vlan int) {
 	waitForLong(t, 20*time.Second, func() bool {
 		var b [3]map[int]bool
 		for i := range b {
-			b[i] = r.blocked(t, i)
+			b[i] = r.blockedIn(t, i, vlan)
 		}
 		cut := 0
 		for i := range r.cables {
@@ -208,6 +211,35 @@ func TestFSTPFailover(t *testing.T) {
 				fmt.Fprintf(f, "%s %.3f\n", c.name, d.Seconds())
 				f.Close()
 			}
+		}
+	}
+}
+
+// A ring whose cables carry VLAN 10 tagged (trunks) next to the untagged
+// VLAN 0, with the real vde_switch in it: VLAN 10 runs its own spanning
+// tree with tagged BPDUs, converges to a tree of its own, and a VLAN 10
+// broadcast reaches each VLAN 10 host once.
+func TestFSTPTaggedTrunkRing(t *testing.T) {
+	r := newRing(t, [3]string{bin("vde_switch"), real(t, "vde_switch"), bin("vde_switch")})
+	var hosts [3]*plug
+	for i, cc := range r.cons {
+		cc.must(t, "vlan/create 10", "vlan/addport 10 1", "vlan/addport 10 2", "port/create 4", "port/setvlan 4 10")
+		hosts[i] = attachOpt(t, r.dirs[i], 4, true)
+	}
+	r.converge(t)
+	r.convergeIn(t, 10)
+	f := eth(bcast, mac(0xc1), "vlan 10 once")
+	hosts[0].send(t, f)
+	hosts[1].expect(t, "VLAN 10 host on switch 1", f)
+	hosts[2].expect(t, "VLAN 10 host on switch 2", f)
+	hosts[1].quiet(t, "VLAN 10 host 1 (a second copy)")
+	hosts[2].quiet(t, "VLAN 10 host 2 (a second copy)")
+	for i := 1; i < 3; i++ {
+		r.hosts[i].quiet(t, "VLAN 0 host (VLAN 10 traffic)")
+	}
+	for i := range r.cons {
+		if out := r.cons[i].cmd(t, "fstp/print 10"); !strings.Contains(out, "tagged=1") {
+			t.Fatalf("switch %d: no tagged members in fstp/print 10: %q", i, out)
 		}
 	}
 }

@@ -126,3 +126,53 @@ func FuzzReceive(f *testing.F) {
 		}
 	})
 }
+
+// An edge port sends no hellos, ignores BPDUs and always forwards; a
+// tagged member gets tagged BPDUs for its VLAN.
+func TestEdgeAndTaggedPorts(t *testing.T) {
+	env := &recEnv{blocked: map[int]bool{}}
+	v := NewVLAN(7, 0x8000, [6]byte{2, 0, 0, 0, 0, 5}, &frameEnv{recEnv: env})
+	v.SetOn(true)
+	v.Join(1, false)
+	v.Join(2, true)
+	v.SetEdge(1, true)
+	fe := v.env.(*frameEnv)
+	fe.frames = map[int][]byte{}
+	for now := int64(1); now <= 4; now++ {
+		v.Tick(now)
+	}
+	if _, ok := fe.frames[1]; ok {
+		t.Fatal("hello sent on an edge port")
+	}
+	f := fe.frames[2]
+	if len(f) != 57 || f[12] != 0x81 || f[15] != 7 {
+		t.Fatalf("tagged member's BPDU: % x", f)
+	}
+	var p [64]byte
+	better := BPDU{Flags: 0x7c, Root: BridgeID{0, 1}, Bridge: BridgeID{0, 1}, PortID: 0x8001}
+	n := better.Encode(p[:], [6]byte{1}, false, 0)
+	v.Receive(1, p[:n])
+	if v.RootPort != 0 || env.blocked[1] {
+		t.Fatalf("edge port took part: root port %d blocked %v", v.RootPort, env.blocked)
+	}
+	v.Receive(2, p[:n])
+	if v.RootPort != 2 || env.blocked[1] {
+		t.Fatalf("root port %d, edge blocked %v", v.RootPort, env.blocked[1])
+	}
+	if v.Role(1) != RoleEdge || v.Role(2) != RoleRoot {
+		t.Fatalf("roles %s %s", v.Role(1), v.Role(2))
+	}
+}
+
+// frameEnv keeps the last BPDU sent on each port.
+type frameEnv struct {
+	*recEnv
+	frames map[int][]byte
+}
+
+func (e *frameEnv) Send(p int, f []byte) {
+	if e.frames != nil {
+		e.frames[p] = append([]byte(nil), f...)
+	}
+	e.recEnv.Send(p, f)
+}
