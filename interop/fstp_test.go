@@ -208,7 +208,7 @@ func TestFSTPFailover(t *testing.T) {
 		if path := os.Getenv("FSTP_REPORT"); path != "" {
 			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0644)
 			if err == nil {
-				fmt.Fprintf(f, "%s %.3f\n", c.name, d.Seconds())
+				fmt.Fprintf(f, "%s %.6f\n", c.name, d.Seconds())
 				f.Close()
 			}
 		}
