@@ -7,10 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+trap 'rm -f "$out" "$out.log"' EXIT
 for i in $(seq "$ROUNDS"); do
   echo "fstp failover: round $i/$ROUNDS" >&2
-  FSTP_REPORT="$out" go test -count=1 -run '^TestFSTPFailover$' ./interop/ >/dev/null
+  if ! FSTP_REPORT="$out" go test -count=1 -run '^TestFSTPFailover$' ./interop/ >"$out.log" 2>&1; then
+    tail -20 "$out.log" >&2
+    exit 1
+  fi
 done
 python3 - "$out" "$ROUNDS" <<'PY' | bench/section.py fstp-failover
 import sys, statistics, datetime, platform, subprocess
