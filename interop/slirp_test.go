@@ -1,0 +1,219 @@
+package interop
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// slirpDNS runs a DNS server on 127.0.0.1 answering every A query with
+// addr, and returns its port.
+func slirpDNS(t *testing.T, addr [4]byte) int {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		b := make([]byte, 512)
+		for {
+			n, from, err := pc.ReadFrom(b)
+			if err != nil {
+				return
+			}
+			q := b[:n]
+			if n < 12 {
+				continue
+			}
+			// Question: name labels, then QTYPE and QCLASS.
+			i := 12
+			for i < n && q[i] != 0 {
+				i += int(q[i]) + 1
+			}
+			if i+5 > n {
+				continue
+			}
+			qtype := binary.BigEndian.Uint16(q[i+1:])
+			r := append([]byte(nil), q[:i+5]...)
+			r[2] = 0x81 // response, recursion desired
+			r[3] = 0x80 // recursion available
+			binary.BigEndian.PutUint16(r[6:], 0)
+			binary.BigEndian.PutUint16(r[8:], 0)
+			binary.BigEndian.PutUint16(r[10:], 0)
+			if qtype == 1 {
+				binary.BigEndian.PutUint16(r[6:], 1)
+				r = append(r, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, addr[0], addr[1], addr[2], addr[3])
+			}
+			pc.WriteTo(r, from)
+		}
+	}()
+	return pc.LocalAddr().(*net.UDPAddr).Port
+}
+
+// slirpFreePort returns a TCP port free on 127.0.0.1 now.
+func slirpFreePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// slirpNetns runs argv inside ns and returns its combined output.
+func slirpNetns(t *testing.T, ns, stdin string, argv ...string) string {
+	t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, argv...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %v: %s", argv, err, out)
+	}
+	return string(out)
+}
+
+// A namespace whose tap is on our switch, with our slirpvde on the same
+// switch: it gets 10.0.2.15 by DHCP (busybox udhcpc), reaches a TCP and a
+// UDP echo server on the host's 127.0.0.1 through the gateway 10.0.2.2,
+// resolves a name through a DNS server on loopback via 10.0.2.3, and a
+// host TCP connection reaches a server in the namespace via -L.
+func TestSlirpNamespaceThroughOurSwitch(t *testing.T) {
+	slirpScenario(t, func(dir string, dnsPort, fwdPort int) *proc {
+		return start(t, bin("vde"), "slirp", "-D", "-q", "--dnsupstream", "127.0.0.1:"+strconv.Itoa(dnsPort),
+			"-L", "127.0.0.1:"+strconv.Itoa(fwdPort)+":10.0.2.15:7777", "-s", dir)
+	})
+}
+
+// The same through the slirp:// VNL: `vde_plug slirp:///dhcp/… SWITCH`.
+func TestSlirpVNLThroughOurPlug(t *testing.T) {
+	slirpScenario(t, func(dir string, dnsPort, fwdPort int) *proc {
+		return start(t, bin("vde_plug"), "slirp:///dhcp/dnsupstream=127.0.0.1:"+strconv.Itoa(dnsPort)+
+			"/tcpfwd=127.0.0.1:"+strconv.Itoa(fwdPort)+":10.0.2.15:7777", dir)
+	})
+}
+
+// slirpScenario runs the namespace checks against the slirp router that
+// startSlirp attaches to the switch in dir.
+func slirpScenario(t *testing.T, startSlirp func(dir string, dnsPort, fwdPort int) *proc) {
+	cabNeedRoot(t, "ip", "busybox", "socat")
+	id := os.Getpid() % 100000
+	ns, tap := fmt.Sprintf("gvslirp%d", id), fmt.Sprintf("gvsl%d", id)
+	dir, _ := switchProc(t, bin("vde_switch"))
+
+	// Host side servers, all on loopback.
+	tl, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tl.Close() })
+	go func() {
+		for {
+			c, err := tl.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	up, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { up.Close() })
+	go func() {
+		b := make([]byte, 2048)
+		for {
+			n, from, err := up.ReadFrom(b)
+			if err != nil {
+				return
+			}
+			up.WriteTo(append([]byte("udp:"), b[:n]...), from)
+		}
+	}()
+	dnsPort := slirpDNS(t, [4]byte{10, 9, 8, 7})
+	fwdPort := slirpFreePort(t)
+
+	sl := startSlirp(dir, dnsPort, fwdPort)
+	waitFor(t, func() bool {
+		c, err := net.Dial("tcp4", "127.0.0.1:"+strconv.Itoa(fwdPort))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, "slirpvde's forward listener")
+
+	cabSh(t, "ip", "netns", "add", ns)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	cabSh(t, "ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+	cabSh(t, "ip", "-n", ns, "link", "set", "lo", "up")
+	start(t, "ip", "netns", "exec", ns, bin("vde_plug"), "tap://"+tap, dir)
+	waitFor(t, func() bool { return exec.Command("ip", "-n", ns, "link", "show", tap).Run() == nil }, "tap "+tap)
+	cabSh(t, "ip", "-n", ns, "link", "set", tap, "up")
+
+	// DHCP with busybox's client; its script configures the lease.
+	script := filepath.Join(t.TempDir(), "udhcpc.sh")
+	os.WriteFile(script, []byte(`#!/bin/sh
+case "$1" in
+bound|renew)
+	ip addr flush dev "$interface"
+	ip addr add "$ip/$mask" dev "$interface"
+	ip route replace default via "$router" dev "$interface"
+	echo "lease $ip/$mask router $router dns $dns"
+	;;
+esac
+`), 0o755)
+	out := slirpNetns(t, ns, "", "busybox", "udhcpc", "-f", "-q", "-n", "-t", "5", "-T", "1", "-i", tap, "-s", script)
+	if !strings.Contains(out, "lease 10.0.2.15/24 router 10.0.2.2 dns 10.0.2.3") {
+		t.Fatalf("udhcpc: %s", out)
+	}
+	if a := cabSh(t, "ip", "-n", ns, "-4", "addr", "show", tap); !strings.Contains(a, "10.0.2.15/24") {
+		t.Fatalf("address not configured: %s", a)
+	}
+
+	// TCP and UDP to the gateway reach the host's loopback.
+	tport := strconv.Itoa(tl.Addr().(*net.TCPAddr).Port)
+	if out := slirpNetns(t, ns, "hello tcp\n", "socat", "-t", "2", "-", "TCP:10.0.2.2:"+tport+",connect-timeout=5"); out != "hello tcp\n" {
+		t.Fatalf("tcp echo: %q", out)
+	}
+	uport := strconv.Itoa(up.LocalAddr().(*net.UDPAddr).Port)
+	if out := slirpNetns(t, ns, "hello udp\n", "socat", "-t", "2", "-", "UDP:10.0.2.2:"+uport); out != "udp:hello udp\n" {
+		t.Fatalf("udp echo: %q", out)
+	}
+	// ICMP echo to the gateway is answered; the router does not fake
+	// answers for outside addresses (192.0.2.1 is TEST-NET-1, unroutable).
+	slirpNetns(t, ns, "", "busybox", "ping", "-c", "1", "-W", "2", "10.0.2.2")
+	if out, err := exec.Command("ip", "netns", "exec", ns, "busybox", "ping", "-c", "1", "-W", "1", "192.0.2.1").CombinedOutput(); err == nil {
+		t.Fatalf("echo to 192.0.2.1 answered: %s", out)
+	}
+	// DNS through the proxy address.
+	if out := slirpNetns(t, ns, "", "busybox", "nslookup", "-type=a", "govde.test", "10.0.2.3"); !strings.Contains(out, "10.9.8.7") {
+		t.Fatalf("nslookup: %s", out)
+	}
+	// A host connection to the forwarded port reaches the namespace.
+	start(t, "ip", "netns", "exec", ns, "socat", "TCP-LISTEN:7777,reuseaddr", "SYSTEM:echo from-guest")
+	var got string
+	waitFor(t, func() bool {
+		c, err := net.DialTimeout("tcp4", "127.0.0.1:"+strconv.Itoa(fwdPort), time.Second)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		b, _ := io.ReadAll(c)
+		got = string(b)
+		return got == "from-guest\n"
+	}, "forwarded connection to the guest")
+	if sl.stderr.String() != "" {
+		t.Logf("slirpvde stderr: %s", sl.stderr)
+	}
+}

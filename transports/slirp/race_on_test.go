@@ -1,0 +1,5 @@
+//go:build race
+
+package slirp
+
+const raceEnabled = true
