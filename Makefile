@@ -1,7 +1,7 @@
 # govde — see README.md. `make run` starts a switch, `make test` runs everything.
 GO       ?= go
 BIN      := bin
-CLASSIC  := vde_switch vde_plug dpipe vdeterm unixterm wirefilter vde_plug2tap vde_cryptcab
+CLASSIC  := vde_switch vde_plug dpipe vdeterm unixterm wirefilter vde_plug2tap vde_cryptcab slirpvde
 PKGS     := ./...
 # Packages whose tests start real processes, namespaces or the real VDE
 # tools: run without the race detector (it slows the peers' timing tests).
@@ -24,13 +24,13 @@ run: build
 	$(BIN)/vde_switch
 
 # Test peers: the real VDE tools and friends, installed when root.
-DEPS_BINS := vde_switch vde_plug dpipe unixcmd vdeterm wirefilter vde_plug2tap iperf3 ip socat script setpriv unshare runuser
+DEPS_BINS := vde_switch vde_plug dpipe unixcmd vdeterm wirefilter vde_plug2tap iperf3 ip socat script setpriv unshare runuser busybox
 deps:
 	@missing=""; for b in $(DEPS_BINS); do command -v $$b >/dev/null 2>&1 || missing="$$missing $$b"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing test peers (missing:$$missing)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq vde2 iperf3 iproute2 socat util-linux bsdutils >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq vde2 iperf3 iproute2 socat util-linux bsdutils busybox >/dev/null; \
 	  else echo "warning: missing test peers:$$missing (not root: interop tests will skip, or fail with CI=true)"; fi; \
 	fi
 	@[ -x $(STATICCHECK) ] || GOFLAGS= $(GO) install honnef.co/go/tools/cmd/staticcheck@latest

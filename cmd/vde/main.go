@@ -28,6 +28,7 @@ var tools = map[string]tool{
 	"plug2tap":   {"vde_plug2tap", runPlug2tap, "join a tap interface to a network (vde_plug2tap)"},
 	"wirefilter": {"wirefilter", runWirefilter, "a cable that loses, delays, limits, duplicates or corrupts frames (wirefilter)"},
 	"cryptcab":   {"vde_cryptcab", runCryptcab, "an encrypted, authenticated cable to another host (vde_cryptcab)"},
+	"slirp":      {"slirpvde", runSlirp, "user-mode NAT router into the host's network (slirpvde)"},
 }
 
 func main() {
@@ -50,7 +51,7 @@ func dispatch(argv []string) int {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "Usage: %s TOOL [OPTIONS]\ngovde: Virtual Distributed Ethernet in Go.\n\nTools:\n", name)
-	for _, k := range []string{"switch", "plug", "dpipe", "term", "unixterm", "wirefilter", "plug2tap", "cryptcab"} {
+	for _, k := range []string{"switch", "plug", "dpipe", "term", "unixterm", "wirefilter", "plug2tap", "cryptcab", "slirp"} {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", k, tools[k].help)
 	}
 	fmt.Fprintf(os.Stderr, "\nEach tool also runs under its classic name (a link named vde_switch, vde_plug, dpipe).\n")

@@ -17,6 +17,7 @@ import (
 	"github.com/govde/govde/transports/ptp"
 	"github.com/govde/govde/transports/qemu"
 	"github.com/govde/govde/transports/seqpacket"
+	"github.com/govde/govde/transports/slirp"
 	"github.com/govde/govde/transports/tap"
 	"github.com/govde/govde/transports/udp"
 	"github.com/govde/govde/transports/vde2"
@@ -38,6 +39,7 @@ func init() {
 	vnl.Register("qemu-dgram", qemu.OpenDgram)
 	vnl.Register(vxlan.Module, vxlan.Open)
 	vnl.Register(vxvde.Module, vxvde.Open)
+	vnl.Register(slirp.Module, slirp.Open)
 	vnl.Register(node.Hub.String(), netnode.OpenHub)
 	vnl.Register(node.Switch.String(), netnode.OpenSwitch)
 	vnl.Register(node.Multi.String(), netnode.OpenMulti)
