@@ -23,6 +23,7 @@ import (
 // goroutine; it unblocks both.
 type Endpoint struct {
 	cfg   Config
+	route vxnet.Learned // where WriteBatch sends each frame
 	sock  *vxnet.Socket
 	rx    *vxnet.Receiver
 	tx    *vxnet.Sender
@@ -104,6 +105,7 @@ func New(cfg Config) (*Endpoint, error) {
 		start: time.Now(),
 		max:   cfg.Common.MaxFrame(cfg.MaxFrame),
 	}
+	e.route = vxnet.Learned{Table: e.table, Group: e.group, Now: e.now}
 	e.descr = fmt.Sprintf("%s://%s/vni=%d", Module, e.group, cfg.VNI)
 	e.rx, err = vxnet.NewReceiver([]*vxnet.Socket{sock}, e.max, (*filter)(e))
 	if err != nil {
@@ -142,21 +144,6 @@ func (f *filter) Accept(p *vxnet.Packet) bool {
 	return true
 }
 
-// router is the Endpoint seen as a vxnet.Router.
-type router Endpoint
-
-// Route implements vxnet.Router: the learned peer of the destination MAC,
-// else the group.
-func (r *router) Route(p []byte, to *vxnet.Peer) bool {
-	e := (*Endpoint)(r)
-	if peer, ok := e.table.Lookup(p[0:6], e.now()); ok {
-		*to = peer
-	} else {
-		*to = e.group
-	}
-	return true
-}
-
 // ReadBatch implements transports.Endpoint: it blocks until at least one
 // frame of our VNI arrived, then appends what is ready to b.
 func (e *Endpoint) ReadBatch(b *frames.Batch) error { return e.rx.ReadBatch(b) }
@@ -169,7 +156,7 @@ func (e *Endpoint) WriteBatch(b *frames.Batch) error {
 	if e.closed.Load() {
 		return transports.ErrClosed
 	}
-	return e.tx.WriteBatch(b, (*router)(e))
+	return e.tx.WriteBatch(b, &e.route)
 }
 
 // MaxFrame returns the largest frame the endpoint carries: what one UDP

@@ -30,6 +30,7 @@ const (
 // datagram and unblocks both.
 type Endpoint struct {
 	cfg     Config
+	route   vxnet.Learned // where WriteBatch sends each frame
 	port    *vxnet.Socket
 	uni     *vxnet.Socket
 	uniport uint16
@@ -138,6 +139,7 @@ func New(cfg Config) (*Endpoint, error) {
 		start:   time.Now(),
 		max:     cfg.Common.MaxFrame(cfg.MaxFrame),
 	}
+	e.route = vxnet.Learned{Table: e.table, Group: e.group, Now: e.now}
 	e.descr = fmt.Sprintf("%s://%s/vni=%d", Module, e.group, cfg.VNI)
 	e.rx, err = vxnet.NewReceiver([]*vxnet.Socket{port, uni}, e.max, (*filter)(e))
 	if err != nil {
@@ -210,21 +212,6 @@ func (e *Endpoint) isLocal(p *vxnet.Packet) bool {
 	return false
 }
 
-// router is the Endpoint seen as a vxnet.Router.
-type router Endpoint
-
-// Route implements vxnet.Router: the learned peer of the destination MAC,
-// else the group.
-func (r *router) Route(p []byte, to *vxnet.Peer) bool {
-	e := (*Endpoint)(r)
-	if peer, ok := e.table.Lookup(p[0:6], e.now()); ok {
-		*to = peer
-	} else {
-		*to = e.group
-	}
-	return true
-}
-
 // ReadBatch implements transports.Endpoint: it blocks until at least one
 // frame of our VNI from another member arrived, then appends what is ready
 // to b.
@@ -239,7 +226,7 @@ func (e *Endpoint) WriteBatch(b *frames.Batch) error {
 	if e.closed.Load() {
 		return transports.ErrClosed
 	}
-	return e.tx.WriteBatch(b, (*router)(e))
+	return e.tx.WriteBatch(b, &e.route)
 }
 
 // MaxFrame returns the largest frame the endpoint carries: what one UDP

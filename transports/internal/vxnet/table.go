@@ -168,3 +168,22 @@ func (t *Table) Len(now int64) int {
 	t.mu.Unlock()
 	return n
 }
+
+// Learned is the Router of the vx modules: a frame goes to the peer learned
+// for its destination MAC, else to Group (flooding). Now is the table's
+// clock in seconds.
+type Learned struct {
+	Table *Table
+	Group Peer
+	Now   func() int64
+}
+
+// Route implements Router.
+func (l *Learned) Route(p []byte, to *Peer) bool {
+	if peer, ok := l.Table.Lookup(p[0:6], l.Now()); ok {
+		*to = peer
+	} else {
+		*to = l.Group
+	}
+	return true
+}
