@@ -36,6 +36,9 @@ type Buf struct {
 	n    int    // frame length
 	refs atomic.Int32
 	pool *sync.Pool
+	// credit, when set, is the reader's Credit this frame counts against
+	// until its last Release (see credit.go).
+	credit atomic.Pointer[Credit]
 }
 
 var stdPool, jumboPool sync.Pool
@@ -103,6 +106,9 @@ func (b *Buf) Shared() bool { return b.refs.Load() > 1 }
 func (b *Buf) Release() {
 	switch r := b.refs.Add(-1); {
 	case r == 0:
+		if b.credit.Load() != nil {
+			b.DropCredit()
+		}
 		b.pool.Put(b)
 	case r < 0:
 		panic("frames: Buf released more often than referenced")

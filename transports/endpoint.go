@@ -6,6 +6,7 @@ package transports
 
 import (
 	"errors"
+	"time"
 
 	"github.com/govde/govde/frames"
 )
@@ -54,4 +55,22 @@ type DropCounter interface {
 func WritesNeverBlock(ep Endpoint) bool {
 	nb, ok := ep.(NonBlocking)
 	return ok && nb.WriteNeverBlocks()
+}
+
+// PartialWriter is implemented by non-blocking endpoints that can also
+// write part of a batch and wait for room (datagram sockets): a port keeps
+// what the socket could not take in a backlog and waits for the peer to
+// drain it, instead of dropping, so that the sender can be paced.
+type PartialWriter interface {
+	// TryWriteBatch writes b.Frames[from:b.N] without blocking and returns
+	// the index of the first frame the endpoint could not take now (b.N
+	// when all went). Frames failing for good are dropped and counted.
+	TryWriteBatch(b *frames.Batch, from int) (int, error)
+	// WaitWriteBatch is TryWriteBatch waiting for room, until deadline (zero:
+	// no deadline) or Close; past the deadline it returns the index reached
+	// and os.ErrDeadlineExceeded.
+	WaitWriteBatch(b *frames.Batch, from int, deadline time.Time) (int, error)
+	// DropFrames counts n frames the caller gave up on because the endpoint
+	// stayed full.
+	DropFrames(n int)
 }

@@ -5,13 +5,17 @@
 // goroutine behind the egress actor. Cables ask for backpressure instead of
 // drops: each direction has a fixed number of credits, a reader takes one
 // before it reads a batch and the writer returns it once the batch is
-// written, so a slow side slows the other one down and nothing is lost.
+// written, so a slow side slows the other one down and nothing is lost. A
+// datagram destination (a switch's socket) whose queue is full is waited
+// for on the reader's goroutine, up to StallTimeout.
 package cable
 
 import (
 	"errors"
 	"io"
+	"os"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -54,9 +58,38 @@ type Cable struct {
 // credit is returned with every batch the egress finished with.
 type egress struct {
 	ep      transports.Endpoint
+	pw      transports.PartialWriter // set for datagram endpoints that can wait for room
+	stalled bool                     // pw made no progress for StallTimeout: drop until it takes a whole batch
 	credits chan struct{}
 	q       chan *frames.Batch // nil when writes never block
 	fail    func(error)
+}
+
+// StallTimeout is how long a datagram destination may go without taking a
+// frame before the cable stops waiting for it and drops what does not fit
+// (until it takes a whole batch again).
+const StallTimeout = 50 * time.Millisecond
+
+// write writes b to a PartialWriter destination: what the socket cannot
+// take at once is waited for (this runs on the reader's goroutine, so the
+// reader stops reading: the other side is paced instead of losing frames).
+func (e *egress) write(b *frames.Batch) error {
+	n, err := e.pw.TryWriteBatch(b, 0)
+	if err != nil || n == b.N {
+		e.stalled = false
+		return err
+	}
+	if e.stalled {
+		e.pw.DropFrames(b.N - n)
+		return nil
+	}
+	n, err = e.pw.WaitWriteBatch(b, n, time.Now().Add(StallTimeout))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		e.stalled = true
+		e.pw.DropFrames(b.N - n)
+		return nil
+	}
+	return err
 }
 
 func (e *egress) Receive(ctx actor.Context) {
@@ -66,7 +99,13 @@ func (e *egress) Receive(ctx actor.Context) {
 			e.q <- b // never blocks: at most cap(credits) batches exist
 			return
 		}
-		if err := e.ep.WriteBatch(b); err != nil {
+		var err error
+		if e.pw != nil {
+			err = e.write(b)
+		} else {
+			err = e.ep.WriteBatch(b)
+		}
+		if err != nil {
 			e.fail(err)
 		}
 		b.Release()
@@ -96,6 +135,9 @@ func (c *Cable) direction(src, dst transports.Endpoint, credits int, wrap func(*
 		cr <- struct{}{}
 	}
 	e := &egress{ep: dst, credits: cr, fail: c.fail}
+	if pw, ok := dst.(transports.PartialWriter); ok && transports.WritesNeverBlock(dst) {
+		e.pw = pw
+	}
 	if !transports.WritesNeverBlock(dst) {
 		e.q = make(chan *frames.Batch, credits)
 		c.wg.Add(1)

@@ -216,10 +216,19 @@ func (f *fabric) setTableParams(m *SetTableParams) {
 // readLoop is an endpoint's reader goroutine: it fills batches from the
 // endpoint and sends them to the fabric until the endpoint fails or closes.
 func readLoop(root *actor.RootContext, fab *actor.PID, ep transports.Endpoint, portNum int) {
+	cr := frames.NewCredit(ReaderCredit)
+	defer cr.Close()
 	for {
+		if !cr.Wait() {
+			return
+		}
 		b := frames.GetBatch()
 		err := ep.ReadBatch(b)
 		if b.N > 0 {
+			for _, fr := range b.Frames[:b.N] {
+				fr.SetCredit(cr)
+			}
+			cr.Took(b.N)
 			b.Port = portNum
 			root.Send(fab, b)
 		} else {
@@ -231,6 +240,12 @@ func readLoop(root *actor.RootContext, fab *actor.PID, ep transports.Endpoint, p
 		}
 	}
 }
+
+// ReaderCredit is the number of frames one endpoint's reader may have in
+// flight (queued for the fabric, or waiting at an egress whose socket is
+// full) before it stops reading: the pacing that turns a full egress into
+// a slower sender instead of lost frames.
+const ReaderCredit = 128
 
 type rateLimit struct {
 	sec   int64

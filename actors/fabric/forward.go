@@ -47,12 +47,15 @@ func (f *fabric) frame(in *swPort, fr *frames.Buf, now int64) {
 		f.tap.In(in.num, in.curUser, descr, p)
 	}
 	if f.cfg.Hub {
+		outs := 0
 		for _, q := range f.ports[1:] {
 			if q != nil && q != in {
 				fr.Retain(1)
 				f.emit(q, fr)
+				outs++
 			}
 		}
+		floodCredit(fr, outs)
 		return
 	}
 	tagged := frames.IsTagged(p)
@@ -114,9 +117,12 @@ func (f *fabric) frame(in *swPort, fr *frames.Buf, now int64) {
 			fr.Retain(1)
 			f.emit(q, fr)
 		} else {
-			f.emit(q, convert())
+			c := convert()
+			c.TakeCredit(fr)
+			f.emit(q, c)
 		}
 	} else {
+		outs := 0
 		same, other := v.actU, v.actT
 		if tagged {
 			same, other = v.actT, v.actU
@@ -125,16 +131,31 @@ func (f *fabric) frame(in *swPort, fr *frames.Buf, now int64) {
 			if n != in.num && !v.blocked.has(n) {
 				fr.Retain(1)
 				f.emit(f.ports[n], fr)
+				outs++
 			}
 		}
 		for _, n := range other {
 			if n != in.num && !v.blocked.has(n) {
 				f.emit(f.ports[n], convert())
+				outs++
 			}
 		}
+		if outs == 1 && conv != nil {
+			conv.TakeCredit(fr)
+		}
+		floodCredit(fr, outs)
 	}
 	if conv != nil {
 		conv.Release()
+	}
+}
+
+// floodCredit gives a flooded frame's credit back when it went to more
+// than one port: a sender is paced only by egresses its frames go to alone
+// (a broadcast must not be held back by one slow port among many).
+func floodCredit(fr *frames.Buf, outs int) {
+	if outs > 1 {
+		fr.DropCredit()
 	}
 }
 

@@ -49,6 +49,7 @@ func (s *Stats) Reset() {
 type target struct {
 	ep transports.Endpoint
 	q  chan *frames.Batch // nil for non-blocking endpoints
+	bl *backlog           // for non-blocking endpoints that can wait for room
 }
 
 type portActor struct {
@@ -79,7 +80,9 @@ func (p *portActor) Receive(ctx actor.Context) {
 		p.send(m)
 	case *AddEndpoint:
 		t := target{ep: m.Endpoint}
-		if !transports.WritesNeverBlock(m.Endpoint) {
+		if pw, ok := m.Endpoint.(transports.PartialWriter); ok && transports.WritesNeverBlock(m.Endpoint) {
+			t.bl = newBacklog(pw)
+		} else if !transports.WritesNeverBlock(m.Endpoint) {
 			t.q = make(chan *frames.Batch, writerQueue)
 			go writer(m.Endpoint, t.q, p.stats)
 		}
@@ -87,18 +90,14 @@ func (p *portActor) Receive(ctx actor.Context) {
 	case *RemoveEndpoint:
 		for i, t := range p.targets {
 			if t.ep == m.Endpoint {
-				if t.q != nil {
-					close(t.q)
-				}
+				t.stop()
 				p.targets = append(p.targets[:i], p.targets[i+1:]...)
 				break
 			}
 		}
 	case *actor.Stopping:
 		for _, t := range p.targets {
-			if t.q != nil {
-				close(t.q)
-			}
+			t.stop()
 		}
 		p.targets = nil
 	}
@@ -107,6 +106,12 @@ func (p *portActor) Receive(ctx actor.Context) {
 func (p *portActor) send(b *frames.Batch) {
 	for i := range p.targets {
 		t := &p.targets[i]
+		if t.bl != nil {
+			if err := t.bl.send(b); err != nil && err != transports.ErrClosed {
+				p.stats.Errors.Add(uint64(b.N))
+			}
+			continue
+		}
 		if t.q == nil {
 			if err := t.ep.WriteBatch(b); err != nil && err != transports.ErrClosed {
 				p.stats.Errors.Add(uint64(b.N))
@@ -126,6 +131,15 @@ func (p *portActor) send(b *frames.Batch) {
 		}
 	}
 	b.Release()
+}
+
+func (t *target) stop() {
+	if t.q != nil {
+		close(t.q)
+	}
+	if t.bl != nil {
+		t.bl.close()
+	}
 }
 
 func writer(ep transports.Endpoint, q chan *frames.Batch, stats *Stats) {

@@ -55,6 +55,7 @@ type Conn struct {
 	wsent   int
 	werrno  syscall.Errno
 	writeFn func(fd uintptr) bool
+	waitFn  func(fd uintptr) bool
 	errRL   rateLimiter
 
 	readFrames, readBytes, truncated, runts, empty   atomic.Uint64
@@ -102,6 +103,7 @@ func New(fd int, cfg Config) (*Conn, error) {
 	// allocate one per call.
 	c.readFn = c.recvmmsg
 	c.writeFn = c.sendmmsg
+	c.waitFn = c.sendmmsgWait
 	return c, nil
 }
 
@@ -172,6 +174,14 @@ func (c *Conn) recvmmsg(fd uintptr) bool {
 			return true
 		}
 	}
+}
+
+// sendmmsgWait is the RawConn.Write callback of WaitWriteBatch: it asks the
+// netpoller to wait for writability on EAGAIN (the poller is armed before
+// the call, so a peer draining its queue after the EAGAIN is not missed).
+func (c *Conn) sendmmsgWait(fd uintptr) bool {
+	c.sendmmsg(fd)
+	return c.werrno != unix.EAGAIN
 }
 
 // sendmmsg is the RawConn.Write callback: one sendmmsg of whdr[woff:wn]. It
@@ -287,28 +297,78 @@ func (c *Conn) ReadBatch(b *frames.Batch) error {
 // Neither is an error of WriteBatch, which returns only
 // transports.ErrClosed (after Close). The caller keeps ownership of b.
 func (c *Conn) WriteBatch(b *frames.Batch) error {
+	_, err := c.write(b, 0, writeDrop)
+	return err
+}
+
+// WritePartial, WriteWait and AddWriteDrops are what an endpoint built on a
+// Conn needs to implement transports.PartialWriter (the names differ so that
+// types embedding a Conn with their own WriteBatch rules do not become
+// PartialWriters by accident).
+//
+// WritePartial sends frames
+// b.Frames[from:b.N] without blocking and stops at the first one the socket
+// cannot take now (EAGAIN), returning the index of that frame (b.N when all
+// went). Frames failing with other errors are dropped and counted as in
+// WriteBatch. The caller keeps ownership of b.
+func (c *Conn) WritePartial(b *frames.Batch, from int) (int, error) {
+	return c.write(b, from, writeTry)
+}
+
+// WriteWait is like WritePartial,
+// but when the socket is full it waits (parked in the netpoller) until the
+// peer drains it, until deadline (a zero deadline waits for ever) or until
+// Close. It returns the index of the first frame not sent, and
+// os.ErrDeadlineExceeded when the deadline passed first.
+func (c *Conn) WriteWait(b *frames.Batch, from int, deadline time.Time) (int, error) {
+	if !deadline.IsZero() {
+		if err := c.f.SetWriteDeadline(deadline); err != nil {
+			return from, c.mapClosed(err)
+		}
+		defer c.f.SetWriteDeadline(time.Time{})
+	}
+	return c.write(b, from, writeWait)
+}
+
+type writeMode int
+
+const (
+	writeDrop writeMode = iota // drop what the socket cannot take now
+	writeTry                   // stop at the first frame it cannot take
+	writeWait                  // wait until it can take them
+)
+
+func (c *Conn) write(b *frames.Batch, from int, mode writeMode) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closed.Load() {
-		return transports.ErrClosed
+		return from, transports.ErrClosed
 	}
 	n := b.N
-	if n == 0 {
-		return nil
+	if from >= n {
+		return n, nil
 	}
 	for i, f := range b.Frames[:n] {
+		if i < from {
+			continue
+		}
 		p := f.Bytes()
 		c.wiov[i].Base = unsafe.SliceData(p)
 		c.wiov[i].SetLen(len(p))
 	}
 	c.wn = n
-	off := 0
+	off := from
 	var sentBytes uint64
+	fn := c.writeFn
+	if mode == writeWait {
+		fn = c.waitFn
+	}
+	defer c.clearWrite(n)
 	for off < n {
 		c.woff = off
-		if err := c.rc.Write(c.writeFn); err != nil {
-			c.clearWrite(n)
-			return c.mapClosed(err)
+		if err := c.rc.Write(fn); err != nil {
+			c.writeBytes.Add(sentBytes)
+			return off, c.mapClosed(err)
 		}
 		if c.werrno == 0 {
 			for i := off; i < off+c.wsent; i++ {
@@ -322,6 +382,10 @@ func (c *Conn) WriteBatch(b *frames.Batch) error {
 		case unix.EAGAIN, unix.ENOBUFS:
 			// The peer's queue (our send buffer) is full: everything left
 			// would fail the same way now.
+			if mode == writeTry { // (writeWait only gets here with ENOBUFS)
+				c.writeBytes.Add(sentBytes)
+				return off, nil
+			}
 			c.writeAgain.Add(uint64(n - off))
 			off = n
 		case unix.EMSGSIZE:
@@ -337,9 +401,12 @@ func (c *Conn) WriteBatch(b *frames.Batch) error {
 		}
 	}
 	c.writeBytes.Add(sentBytes)
-	c.clearWrite(n)
-	return nil
+	return off, nil
 }
+
+// AddWriteDrops counts n frames a caller dropped because the socket stayed
+// full (they show in Stats.WriteAgain and Drops like WriteBatch's drops).
+func (c *Conn) AddWriteDrops(n int) { c.writeAgain.Add(uint64(n)) }
 
 // clearWrite drops the iovec references to the caller's frames.
 func (c *Conn) clearWrite(n int) {

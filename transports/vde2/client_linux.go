@@ -401,3 +401,16 @@ func (c *Client) Close() error {
 	<-c.done
 	return nil
 }
+
+// TryWriteBatch implements transports.PartialWriter (see dgram.Conn).
+func (c *Client) TryWriteBatch(b *frames.Batch, from int) (int, error) {
+	return c.data.WritePartial(b, from)
+}
+
+// WaitWriteBatch implements transports.PartialWriter (see dgram.Conn).
+func (c *Client) WaitWriteBatch(b *frames.Batch, from int, deadline time.Time) (int, error) {
+	return c.data.WriteWait(b, from, deadline)
+}
+
+// DropFrames implements transports.PartialWriter.
+func (c *Client) DropFrames(n int) { c.data.AddWriteDrops(n) }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -140,3 +141,21 @@ func (e *Endpoint) onWriteError(err error, suppressed uint64) {
 func (e *Endpoint) onEmpty(suppressed uint64) {
 	e.srv.logf("EOF data port: zero-length datagram on port %d ignored", e.Port())
 }
+
+// TryWriteBatch implements transports.PartialWriter (see dgram.Conn).
+func (e *Endpoint) TryWriteBatch(b *frames.Batch, from int) (int, error) {
+	return e.data.WritePartial(b, from)
+}
+
+// WaitWriteBatch implements transports.PartialWriter (see dgram.Conn).
+func (e *Endpoint) WaitWriteBatch(b *frames.Batch, from int, deadline time.Time) (int, error) {
+	return e.data.WriteWait(b, from, deadline)
+}
+
+// DropFrames implements transports.PartialWriter.
+func (e *Endpoint) DropFrames(n int) { e.data.AddWriteDrops(n) }
+
+var (
+	_ transports.PartialWriter = (*Endpoint)(nil)
+	_ transports.PartialWriter = (*Client)(nil)
+)
