@@ -10,7 +10,6 @@ import (
 	"github.com/govde/govde/transports"
 )
 
-
 // seqBatch returns a batch of n 100-byte frames numbered from seq.
 func seqBatch(seq, n int) *frames.Batch {
 	b := frames.GetBatch()
