@@ -167,8 +167,10 @@ def main():
       "rerun the script. Method, definitions and caveats: [README.md](README.md).")
     w("")
     if meta.get("quick"):
-        w("> **QUICK smoke run** (%d round, %s per run): too few runs to draw conclusions; "
-          "the full run is `bench/compare.sh`." % (meta["rounds"], meta["dur"]))
+        w("> **QUICK smoke run** (%d round, %s per run; load average before it: %s): it shows that "
+          "the harness works end to end, but one run per figure on a shared machine is too few to "
+          "draw conclusions. The figures to rely on come from `bench/compare.sh` (5 rounds) on a "
+          "quiet machine." % (meta["rounds"], meta["dur"], meta["load_before"]))
         w("")
     md += table(["Machine and run", ""], [
         ["Date", meta["date"]],
