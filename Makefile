@@ -33,6 +33,9 @@ deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq vde2 iperf3 iproute2 socat util-linux bsdutils busybox >/dev/null; \
 	  else echo "warning: missing test peers:$$missing (not root: interop tests will skip, or fail with CI=true)"; fi; \
 	fi
+	@[ -e /usr/include/libvdeplug.h ] || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing libvdeplug-dev (bench/clients)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libvdeplug-dev >/dev/null; \
+	  else echo "warning: libvdeplug.h missing (apt-get install libvdeplug-dev): bench/compare.sh needs it"; fi; }
 	@[ -x $(STATICCHECK) ] || GOFLAGS= $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
 
 lint:

@@ -15,15 +15,18 @@ import statistics
 import sys
 from xml.sax.saxutils import escape
 
-COLORS = {"ours": "#1f77b4", "real": "#d62728"}
-LABELS = {"ours": "govde vde_switch", "real": "original vde_switch (C)"}
+COLORS = {"ours": "#1f77b4", "real": "#d62728", "relay": "#7f7f7f"}
+LABELS = {"ours": "govde vde_switch", "real": "original vde_switch (C)",
+          "relay": "plain C relay (recv, send)"}
+DASH = {"relay": ' stroke-dasharray="6,4"'}
+SCENARIO = "clients"  # compare.sh's libvdeplug-client sweep
 
 
 def sweep(runs):
-    """{impl: {size: [result, ...]}} for the throughput sweep runs."""
+    """{impl: {size: [result, ...]}} for the frame-size sweep runs."""
     out = {}
     for r in runs:
-        if r.get("scenario") != "throughput" or "error" in r["result"]:
+        if r.get("scenario") != SCENARIO or "error" in r["result"]:
             continue
         out.setdefault(r["impl"], {}).setdefault(int(r["param"]), []).append(r["result"])
     return out
@@ -76,12 +79,12 @@ def panel(x0, y0, w, h, title, ylabel, data, sizes):
               % (ox + pw / 2, oy + ph + 34))
     el.append('<text transform="translate(%.1f,%.1f) rotate(-90)" text-anchor="middle" font-size="12">%s</text>'
               % (x0 + 16, oy + ph / 2, escape(ylabel)))
-    for impl in ("real", "ours"):
+    for impl in ("relay", "real", "ours"):
         d = data.get(impl)
         if not d:
             continue
         c = COLORS[impl]
-        dx = -3 if impl == "real" else 3  # keep the two range bars apart
+        dx = {"real": -4, "ours": 4}.get(impl, 0)  # keep the range bars apart
         pts = []
         for s in sorted(d):
             vals = d[s]
@@ -96,7 +99,8 @@ def panel(x0, y0, w, h, title, ylabel, data, sizes):
                               % (x - 4, Y(v), x + 4, Y(v), c))
             el.append('<circle cx="%.1f" cy="%.1f" r="3.5" fill="%s"><title>%s %d B: median %s (%d runs)</title></circle>'
                       % (x, Y(med), c, escape(LABELS[impl]), s, fmt(med), len(vals)))
-        el.append('<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>' % (" ".join(pts), c))
+        el.append('<polyline points="%s" fill="none" stroke="%s" stroke-width="2"%s/>'
+                  % (" ".join(pts), c, DASH.get(impl, "")))
     return el
 
 
@@ -105,23 +109,24 @@ def write_svg(path, runs, subtitle=""):
     sw = sweep(runs)
     sizes = sorted({s for d in sw.values() for s in d})
     if not sizes:
-        raise SystemExit("plot: no throughput runs")
+        raise SystemExit("plot: no %s runs" % SCENARIO)
     gbps = {i: {s: [r["delivered_gbps"] for r in rs] for s, rs in d.items()} for i, d in sw.items()}
-    mfps = {i: {s: [r["delivered_fps"] / 1e6 for r in rs] for s, rs in d.items()} for i, d in sw.items()}
+    mfps = {i: {s: [r["delivered_fps"] / 1e3 for r in rs] for s, rs in d.items()} for i, d in sw.items()}
     W, H, pw = 900, 400, 450
     el = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
           'font-family="sans-serif">' % (W, H, W, H),
           '<rect width="100%" height="100%" fill="white"/>']
     el += panel(0, 20, pw, H - 60, "Delivered Gbit/s", "Gbit/s (frame bytes x 8)", gbps, sizes)
-    el += panel(pw, 20, pw, H - 60, "Delivered frames/s", "million frames/s", mfps, sizes)
+    el += panel(pw, 20, pw, H - 60, "Delivered frames/s", "thousand frames/s", mfps, sizes)
     el.append('<text x="%d" y="16" text-anchor="middle" font-size="12" fill="#555">%s</text>'
-              % (W / 2, escape("2 clients, unicast A to B, as fast as the path takes them; "
+              % (W / 2, escape("2 libvdeplug clients, unicast A to B, blocking vde_send() flat out; "
                                "median of the rounds, bars: min-max" + (" - " + subtitle if subtitle else ""))))
-    lx = W / 2 - 190
-    for i, impl in enumerate(("ours", "real")):
-        x = lx + i * 200
-        el.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-width="3"/>'
-                  % (x, H - 14, x + 24, H - 14, COLORS[impl]))
+    impls = [i for i in ("ours", "real", "relay") if i in sw]
+    lx = W / 2 - 115 * len(impls)
+    for i, impl in enumerate(impls):
+        x = lx + i * 230
+        el.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-width="3"%s/>'
+                  % (x, H - 14, x + 24, H - 14, COLORS[impl], DASH.get(impl, "")))
         el.append('<text x="%.1f" y="%d" font-size="12">%s</text>' % (x + 30, H - 10, escape(LABELS[impl])))
     el.append("</svg>")
     with open(path, "w") as f:

@@ -33,12 +33,28 @@ type floodResult struct {
 	RxMax         uint64  `json:"rx_max"`
 	RxRatioMin    float64 `json:"rx_ratio_min"`
 	RxRatioMedian float64 `json:"rx_ratio_median"`
+	// RxMinOverMedian = RxMin / RxMedian.
+	RxMinOverMedian float64 `json:"rx_min_over_median"`
 	// Starved counts clients that received less than half what they should.
-	Starved       int     `json:"starved"`
-	SentMin       uint64  `json:"sent_min"`
-	SentMax       uint64  `json:"sent_max"`
-	SwitchCPUPct  float64 `json:"switch_cpu_pct"`
-	LoadgenCPUPct float64 `json:"loadgen_cpu_pct"`
+	Starved int `json:"starved"`
+	// Per-client broadcasts sent (the switch reading every port fairly
+	// keeps SentMin close to the median at a fixed rate).
+	SentMin    uint64 `json:"sent_min"`
+	SentMedian uint64 `json:"sent_median"`
+	SentMax    uint64 `json:"sent_max"`
+	// Per-client deliveries of its own broadcasts (copies that reached the
+	// other clients, counted by the receivers from the sender index in the
+	// frame), and delivered/expected per sender (expected = its broadcasts
+	// x the other clients): a port whose input the switch neglects shows a
+	// low minimum here.
+	TxDeliveredMin    uint64  `json:"tx_delivered_min"`
+	TxDeliveredMedian uint64  `json:"tx_delivered_median"`
+	TxDeliveredMax    uint64  `json:"tx_delivered_max"`
+	TxMinOverMedian   float64 `json:"tx_min_over_median"`
+	TxRatioMin        float64 `json:"tx_ratio_min"`
+	TxRatioMedian     float64 `json:"tx_ratio_median"`
+	SwitchCPUPct      float64 `json:"switch_cpu_pct"`
+	LoadgenCPUPct     float64 `json:"loadgen_cpu_pct"`
 }
 
 type floodCounters struct {
@@ -57,17 +73,28 @@ func runFlood(o *options) (*floodResult, error) {
 	}
 	connect := time.Since(t0)
 	cnt := make([]floodCounters, len(nodes))
+	// from[i][j]: broadcasts of client j that client i received (each row
+	// written by one receiver only).
+	from := make([][]atomic.Uint64, len(nodes))
+	for i := range from {
+		from[i] = make([]atomic.Uint64, len(nodes))
+	}
 	var wg sync.WaitGroup
 	wg.Add(len(nodes))
 	for i, n := range nodes {
 		go func() {
 			defer wg.Done()
 			c := &cnt[i]
+			row := from[i]
 			n.recvLoop(func(bt *frames.Batch) {
 				var k uint64
 				for _, f := range bt.Slice() {
-					if kindOf(f.Bytes()) == kindFlood {
+					p := f.Bytes()
+					if kindOf(p) == kindFlood {
 						k++
+						if s := getU32(p[offSender:]); int(s) < len(row) {
+							row[s].Add(1)
+						}
 					}
 				}
 				if k > 0 {
@@ -191,6 +218,32 @@ func runFlood(o *options) (*floodResult, error) {
 	slices.Sort(ratios)
 	r.RxMin, r.RxMedian, r.RxMax = rx[0], rx[len(rx)/2], rx[len(rx)-1]
 	r.RxRatioMin, r.RxRatioMedian = round(ratios[0], 4), round(ratios[len(ratios)/2], 4)
+	if r.RxMedian > 0 {
+		r.RxMinOverMedian = round(float64(r.RxMin)/float64(r.RxMedian), 4)
+	}
+	// Per sender: sent, and copies delivered to the others.
+	sentPer := make([]uint64, len(nodes))
+	txDel := make([]uint64, len(nodes))
+	txRatio := make([]float64, len(nodes))
+	for j := range nodes {
+		sentPer[j] = cnt[j].sent.Load()
+		for i := range nodes {
+			txDel[j] += from[i][j].Load()
+		}
+		if exp := sentPer[j] * uint64(len(nodes)-1); exp > 0 {
+			txRatio[j] = float64(txDel[j]) / float64(exp)
+		}
+	}
+	slices.Sort(sentPer)
+	slices.Sort(txDel)
+	slices.Sort(txRatio)
+	mid := len(nodes) / 2
+	r.SentMedian = sentPer[mid]
+	r.TxDeliveredMin, r.TxDeliveredMedian, r.TxDeliveredMax = txDel[0], txDel[mid], txDel[len(txDel)-1]
+	if r.TxDeliveredMedian > 0 {
+		r.TxMinOverMedian = round(float64(r.TxDeliveredMin)/float64(r.TxDeliveredMedian), 4)
+	}
+	r.TxRatioMin, r.TxRatioMedian = round(txRatio[0], 4), round(txRatio[mid], 4)
 	r.DeliveredFPS = round(float64(r.Delivered)/secs, 0)
 	if r.Expected > 0 {
 		r.LossPct = round(100*(1-float64(r.Delivered)/float64(r.Expected)), 3)

@@ -13,7 +13,13 @@
 //	-mode pingpong    A sends one frame to B, B echoes it back, A measures
 //	                  the round trip (timestamp inside the payload).
 //	-mode flood       -clients clients each send broadcasts at -rate
-//	                  frames/s; every client counts what it receives.
+//	                  frames/s; every client counts what it receives,
+//	                  and from whom.
+//	-mode idle        -clients clients send one broadcast hello each, then
+//	                  only read until SIGTERM (or -duration); -ready FILE
+//	                  is created once they are attached (used to attach
+//	                  idle ports next to other clients, and to measure a
+//	                  switch's memory with many ports).
 //
 // Counting: "sent" (offered) is what the kernel accepted from the sender's
 // sendmmsg; frames the sender's socket refused (EAGAIN: the switch's input
@@ -88,25 +94,27 @@ type options struct {
 	batch     int
 	window    int
 	backoff   string
+	ready     string
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.dir, "dir", "", "switch directory (vde_switch -s DIR)")
-	flag.StringVar(&o.mode, "mode", "throughput", "throughput, pingpong or flood")
+	flag.StringVar(&o.mode, "mode", "throughput", "throughput, pingpong, flood or idle")
 	flag.IntVar(&o.size, "size", 64, "frame size in bytes (Ethernet header included, no FCS)")
 	flag.DurationVar(&o.duration, "duration", 3*time.Second, "sending time (throughput, flood)")
 	flag.Float64Var(&o.rate, "rate", 0, "throughput: frames/s offered, 0 = as fast as the switch takes them; flood: broadcasts/s per client (default 5)")
 	flag.IntVar(&o.idle, "idle", 0, "throughput: extra idle clients attached (they only read)")
 	flag.IntVar(&o.count, "count", 10000, "pingpong: measured round trips")
 	flag.IntVar(&o.warmup, "warmup", 200, "pingpong: round trips before measuring")
-	flag.IntVar(&o.clients, "clients", 200, "flood: number of clients")
+	flag.IntVar(&o.clients, "clients", 200, "flood, idle: number of clients")
 	flag.IntVar(&o.switchPID, "switch-pid", 0, "pid of the switch, to report its CPU use during the run")
 	flag.DurationVar(&o.drain, "drain", 200*time.Millisecond, "wait for stragglers after sending stops")
 	flag.DurationVar(&o.timeout, "timeout", 0, "abort the whole run after this long (0: duration + 60 s)")
 	flag.IntVar(&o.batch, "batch", frames.BatchSize, "throughput: frames per sendmmsg (1-64)")
 	flag.IntVar(&o.window, "window", 0, "throughput: at most this many frames between A's send and B's receive (0: no limit)")
 	flag.StringVar(&o.backoff, "backoff", "sleep", "throughput without -rate, when the switch's input queue is full: sleep (adaptive pause), yield (sched_yield, sleep only when nothing got through) or spin")
+	flag.StringVar(&o.ready, "ready", "", "idle: create this file once the clients are attached")
 	flag.BoolVar(&o.progress, "progress", true, "progress line on stderr for runs longer than 2 s")
 	flag.Parse()
 	if o.dir == "" {
@@ -122,6 +130,11 @@ func main() {
 	case "yield", "sleep", "spin":
 	default:
 		fail(fmt.Errorf("unknown -backoff %q", o.backoff))
+	}
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.mode == "idle" && !set["duration"] {
+		o.duration = time.Hour // until SIGTERM
 	}
 	if o.timeout == 0 {
 		o.timeout = o.duration + 60*time.Second
@@ -141,6 +154,8 @@ func main() {
 			o.rate = 5
 		}
 		res, err = runFlood(&o)
+	case "idle":
+		res, err = runIdle(&o)
 	default:
 		err = fmt.Errorf("unknown -mode %q", o.mode)
 	}
@@ -244,6 +259,10 @@ func getU64(p []byte) uint64 {
 		v = v<<8 | uint64(p[i])
 	}
 	return v
+}
+
+func getU32(p []byte) uint32 {
+	return uint32(p[0])<<24 | uint32(p[1])<<16 | uint32(p[2])<<8 | uint32(p[3])
 }
 
 func putU32(p []byte, v uint32) {
