@@ -188,11 +188,11 @@ func (e *Endpoint) openEcho(key echoKey, host netip.Addr) *echoFlow {
 // dialICMP opens an ICMP socket connected to host: a datagram ("ping")
 // socket unless rawOnly, else (or if that is refused) a raw socket.
 func dialICMP(host netip.Addr, rawOnly bool) (net.Conn, bool, error) {
-	fam, proto := unix.AF_INET, unix.IPPROTO_ICMP
-	var sa unix.Sockaddr = &unix.SockaddrInet4{Addr: host.As4()}
-	if host.Is6() {
-		fam, proto = unix.AF_INET6, unix.IPPROTO_ICMPV6
-		sa = &unix.SockaddrInet6{Addr: host.As16()}
+	fam, proto := unix.AF_INET6, unix.IPPROTO_ICMPV6
+	var sa unix.Sockaddr = &unix.SockaddrInet6{Addr: host.As16()}
+	if host.Is4() {
+		fam, proto = unix.AF_INET, unix.IPPROTO_ICMP
+		sa = &unix.SockaddrInet4{Addr: host.As4()}
 	}
 	var err error
 	for _, typ := range []int{unix.SOCK_DGRAM, unix.SOCK_RAW} {
