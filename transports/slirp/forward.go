@@ -34,7 +34,7 @@ type ForwardInfo struct {
 }
 
 // forwards is the table of active port forwards, keyed by protocol and
-// listen address as given.
+// bound address.
 type forwards struct {
 	mu     sync.Mutex
 	closed bool
@@ -74,16 +74,13 @@ func (e *Endpoint) startForwards() error {
 	return nil
 }
 
-// ErrForwardExists and ErrNoForward are AddForward's and RemoveForward's
-// errors for a listen address already forwarded or not forwarded.
-var (
-	ErrForwardExists = fmt.Errorf("forward exists: %w", syscall.EEXIST)
-	ErrNoForward     = fmt.Errorf("no such forward: %w", syscall.ENOENT)
-)
+// ErrNoForward is RemoveForward's error for an address not forwarded.
+var ErrNoForward = fmt.Errorf("no such forward: %w", syscall.ENOENT)
 
 // AddForward starts a host->guest port forward for proto (TCP or UDP): it
 // listens on f.Listen at once and relays what arrives to f.Guest. It
-// returns the address bound. Safe to call at any time before Close.
+// returns the address bound. A listen address in use fails (EADDRINUSE).
+// Safe to call at any time before Close.
 func (e *Endpoint) AddForward(proto string, f Forward) (string, error) {
 	if proto != TCP && proto != UDP {
 		return "", fmt.Errorf("slirp: bad forward protocol %q: %w", proto, syscall.EINVAL)
@@ -93,10 +90,6 @@ func (e *Endpoint) AddForward(proto string, f Forward) (string, error) {
 	defer t.mu.Unlock()
 	if t.closed {
 		return "", fmt.Errorf("slirp: closed: %w", syscall.EBADF)
-	}
-	key := fwdKey(proto, f.Listen)
-	if t.m[key] != nil {
-		return "", fmt.Errorf("slirp: %s forward %v: %w", proto, f.Listen, ErrForwardExists)
 	}
 	var c io.Closer
 	var bound string
@@ -120,7 +113,7 @@ func (e *Endpoint) AddForward(proto string, f Forward) (string, error) {
 	if t.m == nil {
 		t.m = map[string]*fwdEntry{}
 	}
-	t.m[key] = &fwdEntry{info: ForwardInfo{Proto: proto, Forward: f, Bound: bound}, c: c}
+	t.m[fwdKey(proto, bound)] = &fwdEntry{info: ForwardInfo{Proto: proto, Forward: f, Bound: bound}, c: c}
 	return bound, nil
 }
 
@@ -146,14 +139,22 @@ func ParseListen(s string) (string, error) {
 	return net.JoinHostPort(host, strconv.Itoa(int(p))), nil
 }
 
-// RemoveForward stops the proto forward listening on listen (as given
-// when it was added: "HOST:PORT" or ":PORT"). Connections it relays now
-// go on; UDP associations end.
+// RemoveForward stops the proto forward listening on listen: the address
+// it was added with ("HOST:PORT" or ":PORT") or the one it is bound to.
+// Connections it relays now go on; its UDP associations end.
 func (e *Endpoint) RemoveForward(proto, listen string) error {
 	t := &e.fwds
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	key := fwdKey(proto, listen)
+	if t.m[key] == nil {
+		for k, f := range t.m {
+			if f.info.Proto == proto && f.info.Listen == listen {
+				key = k
+				break
+			}
+		}
+	}
 	f := t.m[key]
 	if f == nil {
 		return fmt.Errorf("slirp: %s forward %v: %w", proto, listen, ErrNoForward)

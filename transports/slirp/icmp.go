@@ -252,7 +252,7 @@ func (e *Endpoint) readEcho(f *echoFlow) {
 				m = m[ihl:]
 			}
 		}
-		if !isEchoReply(m, v6) || (f.raw && binary.BigEndian.Uint16(m[4:6]) != f.rawID) {
+		if !isEchoReply(m) || (f.raw && binary.BigEndian.Uint16(m[4:6]) != f.rawID) {
 			continue
 		}
 		f.last.Store(time.Now().UnixNano())
@@ -261,10 +261,9 @@ func (e *Endpoint) readEcho(f *echoFlow) {
 	}
 }
 
-// isEchoReply reports whether the ICMP message m is an echo reply for the
-// reply family of the association: IPv6 destinations of the guest may
-// map to IPv4 hosts, so it looks at the message type alone.
-func isEchoReply(m []byte, _ bool) bool {
+// isEchoReply reports whether the ICMP message m is an ICMP or ICMPv6
+// echo reply (an IPv6 guest's destination may be an IPv4 host).
+func isEchoReply(m []byte) bool {
 	return len(m) >= 8 && (m[0] == 0 || m[0] == 129) && m[1] == 0
 }
 
@@ -280,11 +279,4 @@ func (e *Endpoint) echoReplyFrame(f *echoFlow, m []byte) *frames.Buf {
 	}
 	r[0] = 0
 	return frame4(f.guestMAC[:], []byte(e.mac), f.key.dst, f.key.guest, protoICMP, r, 2)
-}
-
-// echoCount reports the open echo associations.
-func (t *echoNAT) count() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.m)
 }

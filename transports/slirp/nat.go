@@ -91,6 +91,13 @@ func (l *flowLimiter) setMax(n int64) {
 	l.mu.Unlock()
 }
 
+// limit returns the limit.
+func (l *flowLimiter) limit() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.max
+}
+
 // snapshot returns the open flows.
 func (l *flowLimiter) snapshot() []flow {
 	l.mu.Lock()
@@ -157,6 +164,9 @@ func (e *Endpoint) hostAddr(ip netip.Addr, dns bool) (netip.Addr, bool) {
 	case e.r.prefix.Contains(ip), e.r.prefix6.Contains(ip), ip.IsMulticast(), ip.IsUnspecified(),
 		ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}), ip.IsLinkLocalUnicast(), ip == netip.IPv6Loopback():
 		return netip.Addr{}, false
+	}
+	if e.onlyLoopback && !ip.IsLoopback() {
+		return netip.Addr{}, false // the fuzz target reaches nothing outside
 	}
 	return ip, true
 }

@@ -75,6 +75,8 @@ type Endpoint struct {
 	echo  echoNAT
 
 	wdrops, rdrops atomic.Uint64
+	// onlyLoopback (tests) NATs to loopback hosts only.
+	onlyLoopback bool
 }
 
 // GatewayMAC returns slirpvde's MAC for a virtual address: 52:55 followed by

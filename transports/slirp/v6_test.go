@@ -30,7 +30,6 @@ var (
 // ndpDisp is the guest's NDP dispatcher: it installs the discovered
 // default router as the default route and records the RDNSS addresses.
 type ndpDisp struct {
-	st     chan *stack.Stack
 	router chan tcpip.Address
 	rdnss  chan []tcpip.Address
 }
@@ -429,8 +428,8 @@ func TestIPv6ForwardAddedAtRunTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.AddForward(TCP, f); err == nil {
-		t.Fatal("the same forward added twice")
+	if _, err := e.AddForward(TCP, Forward{Listen: bound, Guest: f.Guest}); err == nil {
+		t.Fatal("the same address forwarded twice")
 	}
 	c, err := net.DialTimeout("tcp6", bound, 5*time.Second)
 	if err != nil {
