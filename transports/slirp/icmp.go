@@ -179,6 +179,7 @@ func (e *Endpoint) openEcho(key echoKey, host netip.Addr) *echoFlow {
 		e.echo.mode.Store(1)
 	}
 	f := &echoFlow{key: key, conn: conn, raw: raw, fl: fl}
+	f.last.Store(time.Now().UnixNano())
 	if raw {
 		f.rawID = uint16(rand.Uint32())
 	}
