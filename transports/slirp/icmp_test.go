@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,6 +99,9 @@ func TestICMPEchoNAT(t *testing.T) {
 		send(t, e, guestV6Packet(guest6IP, dst, protoICMP6, echo(true, 0x0606, 9, "govde v6"), 2))
 		checkEchoReply(t, recv(t, e, isV6From(dst, protoICMP6)), true, 0x0606, 9, "govde v6")
 	}
+	if os.Getenv("SLIRP_WANT_PING_SOCKETS") != "" && e.echo.mode.Load() != 1 {
+		t.Fatal("raw sockets used where ping sockets are allowed")
+	}
 	waitFlows(t, e, 0)
 	if e.echo.requests.Load() != 6 || e.echo.replies.Load() != 6 {
 		t.Fatalf("requests %d replies %d", e.echo.requests.Load(), e.echo.replies.Load())
@@ -140,5 +145,38 @@ func TestICMPEchoFlowLimit(t *testing.T) {
 	}
 	if len(logs) != 1 {
 		t.Fatalf("%d log lines", len(logs))
+	}
+}
+
+// The unprivileged path: TestICMPEchoNAT again in a private network
+// namespace (unshare -n, made and dropped with the child) whose
+// net.ipv4.ping_group_range admits every group, where the router must use
+// ICMP datagram ("ping") sockets rather than raw ones. The host's own
+// ping_group_range is not touched. Needs root for the namespace.
+func TestICMPEchoNATWithPingSockets(t *testing.T) {
+	if os.Getenv("SLIRP_WANT_PING_SOCKETS") != "" {
+		t.Skip("inside the namespace already")
+	}
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("needs root (a network namespace)")
+		}
+		t.Skip("needs root (a network namespace)")
+	}
+	for _, tool := range []string{"unshare", "ip", "sysctl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s not installed", tool)
+			}
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	cmd := exec.Command("unshare", "--net", "sh", "-c",
+		`ip link set lo up && sysctl -qw net.ipv4.ping_group_range="0 2147483647" && exec "$0" -test.run '^TestICMPEchoNAT$' -test.count 1 -test.v`,
+		os.Args[0])
+	cmd.Env = append(os.Environ(), "SLIRP_WANT_PING_SOCKETS=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestICMPEchoNAT") {
+		t.Fatalf("%v: %s", err, out)
 	}
 }
