@@ -1,18 +1,22 @@
 // Package slirp implements user-mode NAT into the host's network, the job of
-// vde2's slirpvde and of vdeplug4's slirp:// plugin: a router on the virtual
-// LAN whose connections are made by this process on the host, so guests reach
-// the outside with no privileges.
+// vde2's slirpvde (and slirpvde6) and of vdeplug4's slirp:// plugin: a router
+// on the virtual LAN whose connections are made by this process on the
+// host, so guests reach the outside with no privileges.
 //
 // The TCP/IP side is gVisor's netstack (gvisor.dev/gvisor/pkg/tcpip): the
 // Endpoint exchanges Ethernet frames with a netstack NIC through a channel
-// link endpoint. The stack owns the gateway address (10.0.2.2/24 by default)
-// and the DNS proxy address (10.0.2.3), answers ARP for those two only and
-// ICMP echo to them; a TCP forwarder and a UDP forwarder accept every guest
-// flow and the process relays it with net.Dial to the same destination on
-// the host (the gateway address means the host's 127.0.0.1, the DNS address
-// means the upstream resolver). A small DHCPv4 server (leases from 10.0.2.15)
-// answers in front of the stack, and host->guest port forwards listen on the
-// host and dial the guest inside the stack. IPv4 only.
+// link endpoint. The stack owns the gateway addresses (10.0.2.2/24 and
+// fd00::2/64 by default), the DNS proxy addresses (10.0.2.3, fd00::3) and
+// the router's link-local fe80::2, answers ARP and neighbour solicitations
+// for those only and ICMP echo to them; a TCP forwarder and a UDP forwarder
+// accept every guest flow and the process relays it with net.Dial to the
+// same destination on the host (the gateway means the host's 127.0.0.1 or
+// ::1, the DNS address the upstream resolver, ::ffff:a.b.c.d and
+// 64:ff9b::a.b.c.d the IPv4 host a.b.c.d). In front of the stack the
+// Endpoint answers DHCPv4 (leases from 10.0.2.15), router solicitations
+// (SLAAC on the /64), DHCPv6 and echo requests to outside hosts (real pings
+// from the host). Host->guest port forwards listen on the host and dial
+// the guest inside the stack; Console serves them at run time.
 package slirp
 
 import (
