@@ -455,3 +455,29 @@ func TestIPv6ForwardAddedAtRunTime(t *testing.T) {
 		t.Fatal("removed twice")
 	}
 }
+
+// The flow limit covers IPv6 flows like IPv4 ones, and says when it bites.
+func TestIPv6FlowLimit(t *testing.T) {
+	port := tcpEcho6(t)
+	logs := make(chan string, 10)
+	e := newSlirp(t, Config{DNSUpstream: "127.0.0.1:1", RA: true, MaxFlows: 1, Logf: func(f string, a ...any) { logs <- f }})
+	g, _ := newGuest6(t, e)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline())
+	defer cancel()
+	c1, err := gonet.DialContextTCP(ctx, g.st, addr6(gw6, port), ipv6.ProtocolNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := gonet.DialContextTCP(ctx, g.st, addr6(gw6, port), ipv6.ProtocolNumber); err == nil {
+		c.Close()
+		t.Fatal("a second IPv6 connection beyond the limit was accepted")
+	}
+	if e.flows.refused.Load() != 1 || len(logs) != 1 {
+		t.Fatalf("refused %d, %d log lines", e.flows.refused.Load(), len(logs))
+	}
+	c1.Close()
+	waitFlows(t, e, 0)
+	if len(logs) != 2 {
+		t.Fatalf("%d log lines, want the limit's start and end", len(logs))
+	}
+}
