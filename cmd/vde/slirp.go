@@ -12,6 +12,7 @@ import (
 
 	"github.com/govde/govde/actors/cable"
 	"github.com/govde/govde/actors/vswitch"
+	"github.com/govde/govde/console"
 	"github.com/govde/govde/internal/daemon"
 	"github.com/govde/govde/internal/getopt"
 	"github.com/govde/govde/transports"
@@ -24,11 +25,18 @@ import (
 // stderr, exit 255.
 const slirpUsage = `Usage: %s [OPTION]... [VNL]
   -s, --sock=VNL          network to join (default network); - = stdin/stdout
-  -D, --dhcp[=ADDR]       enable the DHCP server (first lease ADDR, default net+15)
-  -H, --host=ADDR[/BITS]  virtual host (gateway) address (default 10.0.2.2/24)
-  -N, --dns=ADDR          DNS proxy address (default net+3)
+  -D, --dhcp[=ADDR]       enable the DHCP servers: DHCPv4 (first lease ADDR, default
+                          net+15) and DHCPv6 (information, addresses from prefix::15)
+  -H, --host=ADDR[/BITS]  virtual host (gateway) address, IPv4 (default 10.0.2.2/24)
+                          or IPv6 (default fd00::2/64); give both with two -H
+  -N, --dns=ADDR          DNS proxy address, IPv4 (default net+3) or IPv6 (prefix::3)
+  -r, --radvd[=PREFIX]    send IPv6 router advertisements (SLAAC) for PREFIX/64
+                          (default fd00::/64, gateway prefix::2)
   -L [LOCALPORT:]GUESTIP:GUESTPORT   TCP port forward (host 0.0.0.0:LOCALPORT)
   -U [LOCALPORT:]GUESTIP:GUESTPORT   UDP port forward
+                          (IPv6 in brackets: [HOSTADDR]:PORT:[GUESTIP]:PORT)
+  -M, --mgmt=SOCK         management console socket (fwd/add, fwd/del, ...)
+      --mgmtmode=MODE     its permissions (octal, default 600)
   -p, --pidfile=FILE      write our PID to FILE
   -d, --daemon            run in background
   -q, --quiet             no banner
@@ -37,6 +45,7 @@ const slirpUsage = `Usage: %s [OPTION]... [VNL]
 (govde additions)
       --dnsupstream=HOST:PORT  resolver DNS queries go to (default: /etc/resolv.conf)
       --maxflows=N             concurrent NAT flows (default 1024)
+The console is also on stdin when it is a terminal.
 `
 
 var slirpOpts = []getopt.Option{
@@ -56,12 +65,17 @@ var slirpOpts = []getopt.Option{
 	{Short: 'h', Long: []string{"help"}},
 	{Long: []string{"dnsupstream"}, HasArg: true},
 	{Long: []string{"maxflows"}, HasArg: true},
+	{Short: 'r', Long: []string{"radvd"}},
+	{Short: 'M', Long: []string{"mgmt"}, HasArg: true},
+	{Long: []string{"mgmtmode"}, HasArg: true},
 }
 
 // slirpFlags is slirpvde's parsed command line.
 type slirpFlags struct {
 	sock, pidfile string
 	daemon, quiet bool
+	mgmt          string
+	mgmtMode      int
 	cfg           slirp.Config
 	args          vnl.Args
 }
@@ -77,12 +91,24 @@ func parseSlirpFlags(prog string, argv []string) (*slirpFlags, int) {
 		fmt.Fprintf(os.Stderr, "%s: "+format+"\n", append([]any{prog}, a...)...)
 		return nil, 255
 	}
-	f := &slirpFlags{args: vnl.Args{Mode: 0700, Descr: "slirpvde:"}}
-	// --dhcp=ADDR (long form only) carries an optional argument, which the
-	// getopt package does not model: take it out first.
+	f := &slirpFlags{args: vnl.Args{Mode: 0700, Descr: "slirpvde:"}, mgmtMode: 0600}
+	// --dhcp=ADDR and --radvd=PREFIX (long forms only) carry an optional
+	// argument, which the getopt package does not model: take it out first.
 	var av []string
 	for _, a := range argv {
-		if v, ok := strings.CutPrefix(a, "--dhcp="); ok {
+		if v, ok := cutEither(a, "--radvd=", "-radvd="); ok {
+			a = "--radvd"
+			p, err := netip.ParsePrefix(v)
+			if err != nil {
+				if addr, err2 := netip.ParseAddr(v); err2 == nil {
+					p, err = netip.PrefixFrom(addr, 64), nil
+				}
+			}
+			if err != nil || !p.Addr().Is6() || p.Bits() != 64 {
+				return fail("bad router advertisement prefix %q: an IPv6 /64", v)
+			}
+			f.cfg.Host6 = netip.PrefixFrom(p.Masked().Addr(), 64)
+		} else if v, ok := strings.CutPrefix(a, "--dhcp="); ok {
 			a = "--dhcp"
 			addr, err := netip.ParseAddr(v)
 			if err != nil || !addr.Is4() {
@@ -112,21 +138,31 @@ func parseSlirpFlags(prog string, argv []string) (*slirpFlags, int) {
 		case "dhcp":
 			f.cfg.DHCP = true
 		case "host", "n":
-			p, err := netip.ParsePrefix(o.Arg)
+			p, err := slirp.ParseHost(o.Arg)
 			if err != nil {
-				a, err2 := netip.ParseAddr(o.Arg)
-				if err2 != nil {
-					return fail("bad host address %q", o.Arg)
-				}
-				p = netip.PrefixFrom(a, 24)
+				return fail("bad host address %q", o.Arg)
 			}
-			f.cfg.Host = p
+			if p.Addr().Is6() {
+				f.cfg.Host6 = p
+			} else {
+				f.cfg.Host = p
+			}
 		case "dns":
 			a, err := netip.ParseAddr(o.Arg)
 			if err != nil {
 				return fail("bad DNS address %q", o.Arg)
 			}
-			f.cfg.DNS = a
+			if a.Is6() {
+				f.cfg.DNS6 = a
+			} else {
+				f.cfg.DNS = a
+			}
+		case "radvd":
+			f.cfg.RA = true
+		case "mgmt":
+			f.mgmt = absPath(o.Arg)
+		case "mgmtmode":
+			f.mgmtMode = octal(o.Arg)
 		case "L", "U":
 			fw, err := slirp.ParseForward(o.Arg)
 			if err != nil {
@@ -169,7 +205,16 @@ func parseSlirpFlags(prog string, argv []string) (*slirpFlags, int) {
 	return f, -1
 }
 
-// slirpBanner is the original's startup banner.
+// cutEither is strings.CutPrefix with two prefixes.
+func cutEither(s, p1, p2 string) (string, bool) {
+	if v, ok := strings.CutPrefix(s, p1); ok {
+		return v, true
+	}
+	return strings.CutPrefix(s, p2)
+}
+
+// slirpBanner is the original's startup banner, then govde's IPv6 and
+// console lines.
 func slirpBanner(f *slirpFlags, e *slirp.Endpoint) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Starting slirpvde: virtual_host=%s\n", e.HostPrefix())
@@ -187,6 +232,17 @@ func slirpBanner(f *slirpFlags, e *slirp.Endpoint) string {
 	}
 	for _, fw := range f.cfg.UDPForwards {
 		fmt.Fprintf(&b, "                   redir UDP   =%s\n", fw)
+	}
+	fmt.Fprintf(&b, "                   host6       =%s\n", e.Host6Prefix())
+	fmt.Fprintf(&b, "                   DNS6        =%s\n", e.DNS6Addr())
+	if f.cfg.DHCP {
+		fmt.Fprintf(&b, "                   dhcp6_start =%s\n", e.DHCP6Start())
+	}
+	if f.cfg.RA {
+		fmt.Fprintf(&b, "                   radvd       =%s\n", e.Host6Prefix().Masked())
+	}
+	if f.mgmt != "" {
+		fmt.Fprintf(&b, "                   mgmt        =%s\n", f.mgmt)
 	}
 	return b.String()
 }
@@ -241,14 +297,38 @@ func runSlirp(prog string, argv []string) int {
 	}
 	sys := vswitch.NewSystem()
 	c := cable.New(sys, sl, nw, cable.Options{})
+	shutdown := make(chan struct{}, 1)
+	stopConsole := func() {}
+	reg := sl.Console()
+	if f.mgmt != "" {
+		ms, err := console.Listen(f.mgmt, os.FileMode(f.mgmtMode), -1, reg, nil, func() { shutdown <- struct{}{} })
+		if err != nil {
+			log.Printf("mgmt socket %s: %v", f.mgmt, err)
+			nw.Close()
+			sl.Close()
+			return 1
+		}
+		stopConsole = ms.Close
+	}
+	if !f.daemon && f.sock != "-" && isTTY(0) {
+		go func() {
+			prompt := func() { os.Stdin.WriteString("vde$ ") }
+			if console.ServeStdin(reg, nil, os.Stdin, os.Stdout, prompt) == console.Continue {
+				log.Printf("EOF on stdin, cleaning up and exiting")
+			}
+			shutdown <- struct{}{}
+		}()
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	signal.Ignore(syscall.SIGPIPE)
 	var caught os.Signal
 	select {
 	case <-c.Done():
+	case <-shutdown:
 	case caught = <-sigs:
 	}
+	stopConsole()
 	nw.Close()
 	sl.Close()
 	pf.remove()

@@ -36,15 +36,23 @@ func newGuest(t *testing.T, e *Endpoint, addr, gw netip.Addr) *guest {
 		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol},
 	})
-	link := channel.New(256, mtu, guestMAC)
-	if err := st.CreateNIC(1, ethernet.New(link)); err != nil {
-		t.Fatal(err)
-	}
+	g := wireGuest(t, e, st)
 	pa := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4(addr.As4()), PrefixLen: 24}}
 	if err := st.AddProtocolAddress(1, pa, stack.AddressProperties{}); err != nil {
 		t.Fatal(err)
 	}
 	st.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, Gateway: tcpip.AddrFrom4(gw.As4()), NIC: 1}})
+	return g
+}
+
+// wireGuest gives st a NIC (1) joined to e frame by frame until the test
+// ends.
+func wireGuest(t *testing.T, e *Endpoint, st *stack.Stack) *guest {
+	t.Helper()
+	link := channel.New(256, mtu, guestMAC)
+	if err := st.CreateNIC(1, ethernet.New(link)); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { // guest -> slirp

@@ -1,18 +1,22 @@
 // Package slirp implements user-mode NAT into the host's network, the job of
-// vde2's slirpvde and of vdeplug4's slirp:// plugin: a router on the virtual
-// LAN whose connections are made by this process on the host, so guests reach
-// the outside with no privileges.
+// vde2's slirpvde (and slirpvde6) and of vdeplug4's slirp:// plugin: a router
+// on the virtual LAN whose connections are made by this process on the
+// host, so guests reach the outside with no privileges.
 //
 // The TCP/IP side is gVisor's netstack (gvisor.dev/gvisor/pkg/tcpip): the
 // Endpoint exchanges Ethernet frames with a netstack NIC through a channel
-// link endpoint. The stack owns the gateway address (10.0.2.2/24 by default)
-// and the DNS proxy address (10.0.2.3), answers ARP for those two only and
-// ICMP echo to them; a TCP forwarder and a UDP forwarder accept every guest
-// flow and the process relays it with net.Dial to the same destination on
-// the host (the gateway address means the host's 127.0.0.1, the DNS address
-// means the upstream resolver). A small DHCPv4 server (leases from 10.0.2.15)
-// answers in front of the stack, and host->guest port forwards listen on the
-// host and dial the guest inside the stack. IPv4 only.
+// link endpoint. The stack owns the gateway addresses (10.0.2.2/24 and
+// fd00::2/64 by default), the DNS proxy addresses (10.0.2.3, fd00::3) and
+// the router's link-local fe80::2, answers ARP and neighbour solicitations
+// for those only and ICMP echo to them; a TCP forwarder and a UDP forwarder
+// accept every guest flow and the process relays it with net.Dial to the
+// same destination on the host (the gateway means the host's 127.0.0.1 or
+// ::1, the DNS address the upstream resolver, ::ffff:a.b.c.d and
+// 64:ff9b::a.b.c.d the IPv4 host a.b.c.d). In front of the stack the
+// Endpoint answers DHCPv4 (leases from 10.0.2.15), router solicitations
+// (SLAAC on the /64), DHCPv6 and echo requests to outside hosts (real pings
+// from the host). Host->guest port forwards listen on the host and dial
+// the guest inside the stack; Console serves them at run time.
 package slirp
 
 import (
@@ -32,6 +36,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
@@ -68,13 +73,15 @@ type Endpoint struct {
 	once  sync.Once
 	wg    sync.WaitGroup
 	dhcp  *dhcpServer
+	dhcp6 *dhcp6Server
 	flows flowLimiter
-	fwds  []closer
+	fwds  forwards
+	echo  echoNAT
 
 	wdrops, rdrops atomic.Uint64
+	// onlyLoopback (tests) NATs to loopback hosts only.
+	onlyLoopback bool
 }
-
-type closer interface{ Close() error }
 
 // GatewayMAC returns slirpvde's MAC for a virtual address: 52:55 followed by
 // the four IPv4 bytes.
@@ -96,6 +103,12 @@ func New(cfg Config) (*Endpoint, error) {
 	}
 	if cfg.UDPIdle <= 0 {
 		cfg.UDPIdle = DefaultUDPIdle
+	}
+	if cfg.ICMPIdle <= 0 {
+		cfg.ICMPIdle = DefaultICMPIdle
+	}
+	if cfg.RAInterval <= 0 {
+		cfg.RAInterval = DefaultRAInterval
 	}
 	if cfg.Logf == nil {
 		l := log.New(os.Stderr, "slirp: ", 0)
@@ -120,7 +133,9 @@ func New(cfg Config) (*Endpoint, error) {
 	e.ctx, e.stop = context.WithCancel(context.Background())
 	if cfg.DHCP {
 		e.dhcp = newDHCPServer(r, gm)
+		e.dhcp6 = newDHCP6Server(r, gm)
 	}
+	e.echo.init()
 	if err := e.startStack(); err != nil {
 		e.stop()
 		return nil, err
@@ -131,25 +146,37 @@ func New(cfg Config) (*Endpoint, error) {
 	}
 	e.wg.Add(1)
 	go e.pump()
+	if cfg.RA {
+		e.wg.Add(1)
+		go e.advertise()
+	}
 	return e, nil
 }
 
-// startStack builds the netstack: one NIC, the gateway and DNS addresses,
-// a default route, and the TCP/UDP forwarders.
+// startStack builds the netstack: one NIC, the gateway and DNS addresses
+// (IPv4 and IPv6) and the router's link-local address, default routes, and
+// the TCP/UDP forwarders.
 func (e *Endpoint) startStack() error {
 	e.st = stack.New(stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
-		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4},
+		NetworkProtocols: []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol,
+			// No DAD, router solicitations, SLAAC or MLD: the router only
+			// answers for its own fixed addresses.
+			ipv6.NewProtocolWithOptions(ipv6.Options{})},
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 		HandleLocal:        false,
 	})
 	e.link = channel.New(linkQueue, mtu, e.mac)
 	if err := e.st.CreateNIC(nicID, ethernet.New(e.link)); err != nil {
 		return fmt.Errorf("slirp: create NIC: %s", err)
 	}
-	for _, a := range []netip.Prefix{netip.PrefixFrom(e.r.host, e.r.prefix.Bits()), netip.PrefixFrom(e.r.dns, 32)} {
-		pa := tcpip.ProtocolAddress{
-			Protocol:          ipv4.ProtocolNumber,
-			AddressWithPrefix: tcpip.AddrFrom4(a.Addr().As4()).WithPrefix(),
+	addrs := []netip.Prefix{
+		netip.PrefixFrom(e.r.host, e.r.prefix.Bits()), netip.PrefixFrom(e.r.dns, 32),
+		netip.PrefixFrom(e.r.host6, 64), netip.PrefixFrom(e.r.dns6, 128), netip.PrefixFrom(e.r.ll6, 64),
+	}
+	for _, a := range addrs {
+		pa := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpAddr(a.Addr()).WithPrefix()}
+		if a.Addr().Is6() {
+			pa.Protocol = ipv6.ProtocolNumber
 		}
 		pa.AddressWithPrefix.PrefixLen = a.Bits()
 		if err := e.st.AddProtocolAddress(nicID, pa, stack.AddressProperties{}); err != nil {
@@ -157,20 +184,40 @@ func (e *Endpoint) startStack() error {
 		}
 	}
 	// Accept packets for any destination (the NAT) and send from any source
-	// (replies of the NATed hosts). ARP for other addresses is filtered in
-	// WriteBatch, so the stack answers ARP only for the gateway and DNS.
+	// (replies of the NATed hosts). ARP and neighbour solicitations for
+	// other addresses are filtered in WriteBatch, so the stack answers
+	// them only for its own addresses.
 	if err := e.st.SetPromiscuousMode(nicID, true); err != nil {
 		return fmt.Errorf("slirp: promiscuous: %s", err)
 	}
 	if err := e.st.SetSpoofing(nicID, true); err != nil {
 		return fmt.Errorf("slirp: spoofing: %s", err)
 	}
-	e.st.SetRouteTable([]tcpip.Route{{Destination: header.IPv4EmptySubnet, NIC: nicID}})
+	e.st.SetRouteTable([]tcpip.Route{
+		{Destination: header.IPv4EmptySubnet, NIC: nicID},
+		{Destination: header.IPv6EmptySubnet, NIC: nicID},
+	})
 	tf := tcp.NewForwarder(e.st, tcpRcvWnd, tcpPending, e.handleTCP)
 	e.st.SetTransportProtocolHandler(tcp.ProtocolNumber, tf.HandlePacket)
 	uf := udp.NewForwarder(e.st, e.handleUDP)
 	e.st.SetTransportProtocolHandler(udp.ProtocolNumber, uf.HandlePacket)
 	return nil
+}
+
+// tcpAddr converts a netip address for netstack.
+func tcpAddr(a netip.Addr) tcpip.Address {
+	if a.Is4() {
+		return tcpip.AddrFrom4(a.As4())
+	}
+	return tcpip.AddrFrom16(a.As16())
+}
+
+// netipAddr converts a netstack address.
+func netipAddr(a tcpip.Address) netip.Addr {
+	if a.Len() == 4 {
+		return netip.AddrFrom4(a.As4())
+	}
+	return netip.AddrFrom16(a.As16())
 }
 
 // pump moves frames the stack sends from the link endpoint to e.out.
@@ -189,6 +236,7 @@ func (e *Endpoint) pump() {
 		}
 		pkt.DecRef()
 		f.SetLen(n)
+		unmapOutgoing(f.Bytes())
 		select {
 		case e.out <- f:
 		case <-e.done:
@@ -269,12 +317,81 @@ func (e *Endpoint) input(p []byte) {
 		if e.dhcp != nil && e.dhcp.handle(e, p) {
 			return
 		}
+		if e.echoRequest4(p) {
+			return
+		}
+	case uint16(header.IPv6ProtocolNumber):
+		if !e.input6(p) {
+			return
+		}
 	default:
-		return // IPv6 and others: not served
+		return // other protocols: not served
 	}
 	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(p)})
 	e.link.InjectInbound(0, pkt)
 	pkt.DecRef()
+}
+
+// input6 handles what the router does itself with an IPv6 frame (router
+// solicitations, DHCPv6, echo requests to NATed hosts), drops what the
+// stack must not see (neighbour solicitations for addresses the router
+// does not own, router advertisements and redirects from guests), maps
+// ::ffff:0:0/96 destinations for the stack, and reports whether the
+// frame goes on to the stack.
+func (e *Endpoint) input6(p []byte) bool {
+	ip := p[header.EthernetMinimumSize:]
+	if len(ip) < header.IPv6MinimumSize || ip[0]>>4 != 6 {
+		e.wdrops.Add(1)
+		return false
+	}
+	if pl := int(binary.BigEndian.Uint16(ip[4:6])); header.IPv6MinimumSize+pl <= len(ip) {
+		ip = ip[:header.IPv6MinimumSize+pl]
+	}
+	src := netip.AddrFrom16([16]byte(ip[8:24]))
+	dst := netip.AddrFrom16([16]byte(ip[24:40]))
+	if src.IsMulticast() || src.Is4In6() {
+		e.wdrops.Add(1)
+		return false
+	}
+	body := ip[header.IPv6MinimumSize:]
+	switch ip[6] {
+	case uint8(header.ICMPv6ProtocolNumber):
+		if len(body) < 4 {
+			e.wdrops.Add(1)
+			return false
+		}
+		switch header.ICMPv6Type(body[0]) {
+		case header.ICMPv6RouterSolicit:
+			if e.cfg.RA {
+				e.sendRA(p[6:12], src)
+			}
+			return false
+		case header.ICMPv6RouterAdvert, header.ICMPv6RedirectMsg:
+			return false
+		case header.ICMPv6NeighborSolicit:
+			if len(body) < 24 || !e.owns6(netip.AddrFrom16([16]byte(body[8:24]))) {
+				return false
+			}
+		case header.ICMPv6EchoRequest:
+			if !e.owns6(dst) {
+				if !dst.IsMulticast() {
+					e.echoRequest6(p, ip)
+				}
+				return false
+			}
+		}
+	case uint8(header.UDPProtocolNumber):
+		if len(body) >= 8 && binary.BigEndian.Uint16(body[2:4]) == dhcp6ServerPort {
+			if e.dhcp6 != nil {
+				e.dhcp6.handle(e, p[6:12], src, ip, body)
+			}
+			return false
+		}
+	}
+	if dst.Is4In6() {
+		mapIncoming(ip)
+	}
+	return true
 }
 
 // owns reports whether the 4-byte IPv4 address a is the gateway or DNS.
@@ -284,6 +401,11 @@ func (e *Endpoint) owns(a []byte) bool {
 	}
 	ip := netip.AddrFrom4([4]byte(a))
 	return ip == e.r.host || ip == e.r.dns
+}
+
+// owns6 reports whether a is one of the router's IPv6 addresses.
+func (e *Endpoint) owns6(a netip.Addr) bool {
+	return a == e.r.host6 || a == e.r.dns6 || a == e.r.ll6
 }
 
 // WriteNeverBlocks implements transports.NonBlocking.
@@ -306,9 +428,8 @@ func (e *Endpoint) Close() error {
 	e.once.Do(func() {
 		close(e.done)
 		e.stop()
-		for _, c := range e.fwds {
-			c.Close()
-		}
+		e.fwds.closeAll()
+		e.echo.closeAll()
 		// Closing the stack aborts every endpoint, including handshakes a
 		// TCP forwarder handler may be blocked in; then the flows end.
 		e.st.Close()
@@ -343,3 +464,12 @@ func (e *Endpoint) DNSAddr() netip.Addr { return e.r.dns }
 
 // DHCPStart returns the first address the DHCP server leases.
 func (e *Endpoint) DHCPStart() netip.Addr { return e.r.dhcpStart }
+
+// Host6Prefix returns the gateway's IPv6 address with the /64.
+func (e *Endpoint) Host6Prefix() netip.Prefix { return netip.PrefixFrom(e.r.host6, 64) }
+
+// DNS6Addr returns the IPv6 DNS proxy address.
+func (e *Endpoint) DNS6Addr() netip.Addr { return e.r.dns6 }
+
+// DHCP6Start returns the first address the DHCPv6 server assigns.
+func (e *Endpoint) DHCP6Start() netip.Addr { return e.r.dhcp6Start }

@@ -3,6 +3,7 @@ package slirp
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/govde/govde/transports"
 	"github.com/govde/govde/transports/vnl"
@@ -13,13 +14,16 @@ const Module = "slirp"
 
 // vnlKeys are the slash options of slirp:// this implementation supports
 // (a subset of vdeplug_slirp's).
-var vnlKeys = []string{"v4", "addr", "host", "dhcp", "vnameserver", "tcpfwd", "udpfwd", "dnsupstream"}
+var vnlKeys = []string{"v4", "v6", "addr", "host", "addr6", "host6", "dhcp", "vnameserver", "vnameserver6", "ra", "tcpfwd", "udpfwd", "dnsupstream"}
 
 // Open is the slirp module's vnl.Opener: `slirp://[/opt…]` with the slash
-// options v4, addr|host=IP[%2FBITS] (the '/' of a prefix written %2F or
-// quoted), dhcp[=FIRST], vnameserver=IP,
-// tcpfwd=[HOSTADDR:]HOSTPORT:GUESTIP:GUESTPORT, udpfwd=… (repeatable) and
-// dnsupstream=HOST:PORT. It is not registered by this package.
+// options v4 and v6 (both always on), addr|host=IP[%2FBITS] (the '/' of a
+// prefix written %2F or quoted; an IPv6 value sets the IPv6 gateway and
+// /64, as addr6|host6 do), dhcp[=FIRST] (DHCPv4 and DHCPv6),
+// vnameserver=IP, vnameserver6=IP, ra (router advertisements),
+// tcpfwd=[HOSTADDR:]HOSTPORT:GUESTIP:GUESTPORT, udpfwd=… (repeatable; IPv6
+// addresses in brackets) and dnsupstream=HOST:PORT. It is not registered
+// by this package.
 func Open(arg string, a vnl.Args) (transports.Endpoint, error) {
 	_, opts, err := vnl.ParseSlash(arg, vnlKeys)
 	if err != nil {
@@ -38,16 +42,24 @@ func configFromOptions(opts vnl.Options) (Config, error) {
 	var cfg Config
 	for _, o := range opts {
 		switch o.Key {
-		case "addr", "host":
-			p, err := netip.ParsePrefix(o.Value)
-			if err != nil {
-				a, err2 := netip.ParseAddr(o.Value)
-				if err2 != nil {
-					return cfg, fmt.Errorf("slirp: bad %s %q", o.Key, o.Value)
-				}
-				p = netip.PrefixFrom(a, 24)
+		case "addr", "host", "addr6", "host6":
+			p, err := ParseHost(o.Value)
+			if err != nil || (strings.HasSuffix(o.Key, "6") && !p.Addr().Is6()) {
+				return cfg, fmt.Errorf("slirp: bad %s %q", o.Key, o.Value)
 			}
-			cfg.Host = p
+			if p.Addr().Is6() {
+				cfg.Host6 = p
+			} else {
+				cfg.Host = p
+			}
+		case "ra":
+			cfg.RA = true
+		case "vnameserver6":
+			a, err := netip.ParseAddr(o.Value)
+			if err != nil || !a.Is6() {
+				return cfg, fmt.Errorf("slirp: bad vnameserver6 %q", o.Value)
+			}
+			cfg.DNS6 = a
 		case "dhcp":
 			cfg.DHCP = true
 			if o.Value != "" {
@@ -78,6 +90,22 @@ func configFromOptions(opts vnl.Options) (Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// ParseHost parses a gateway address as -H and addr= take it: ADDR[/BITS],
+// the prefix length defaulting to 24 (IPv4) or 64 (IPv6).
+func ParseHost(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("bad host address %q", s)
+	}
+	if a.Is6() {
+		return netip.PrefixFrom(a, 64), nil
+	}
+	return netip.PrefixFrom(a, 24), nil
 }
 
 var _ vnl.Opener = Open
