@@ -5,7 +5,8 @@
 #
 # For each of ROUNDS rounds and each scenario it runs every implementation
 # one after the other, rotating which goes first, each time on a fresh
-# switch (started with -d -p PIDFILE -s DIR in a private temp dir, stopped by
+# switch (started in the foreground with -p PIDFILE -s DIR in a private temp
+# dir, or as a daemon with -d when SWITCH_MODE=daemon, stopped by
 # its pid). It then writes its section of bench/RESULTS.md (medians over the
 # rounds, ratios, one row per goal, every run in an appendix) and
 # bench/throughput.svg (delivered throughput against frame size).
@@ -36,6 +37,10 @@
 #   FLOOD_RATE [10]       broadcasts/s per flood client
 #   MEM_CLIENTS [256]     idle clients of the memory run
 #   MEM_SETTLE [1]        seconds between attaching them and reading the RSS
+#   SWITCH_MODE [fg]      fg: both switches in the foreground, in this
+#                         script's session (like the clients and the relay);
+#                         daemon: both with -d (each then lands in a
+#                         scheduling autogroup of its own)
 #   QUICK=1               smoke run: ROUNDS=1, DUR=1s, PINGS=3000, SIZES="64 1500"
 #   SKIP_BUILD=1          use the existing bin/vde instead of `make build`
 #   REAL_SWITCH [/usr/bin/vde_switch]  the original switch
@@ -60,6 +65,7 @@ ROUNDS=${ROUNDS:-5}
 DUR=${DUR:-2s}
 SIZES=${SIZES:-64 128 256 512 1024 1500}
 RELAY=${RELAY:-1}
+SWITCH_MODE=${SWITCH_MODE:-fg}
 WINDOW=${WINDOW:-64}
 PINGS=${PINGS:-20000}
 FIXED_RATE=${FIXED_RATE:-50000}
@@ -232,7 +238,7 @@ print(json.dumps({
   "ours": "$OURS (govde $commit$dirty)",
   "qlen": "$(cat /proc/sys/net/unix/max_dgram_qlen 2>/dev/null || echo '?')",
   "rounds": $ROUNDS, "dur": "$DUR", "pings": $PINGS, "sizes": "$SIZES",
-  "relay": "$RELAY" == "1", "window": $WINDOW,
+  "relay": "$RELAY" == "1", "window": $WINDOW, "switch_mode": "$SWITCH_MODE",
   "fixed_rate": $FIXED_RATE, "idle": $IDLE,
   "flood_clients": $FLOOD_CLIENTS, "flood_rate": $FLOOD_RATE,
   "mem_clients": $MEM_CLIENTS, "mem_settle": "$MEM_SETTLE",
@@ -252,6 +258,8 @@ SEQ=0
 
 # start_switch IMPL PORTS: start a fresh switch (or the relay), set SW_PID
 # and SW_DIR.
+mkfifo "$WORK/stdin.fifo"
+exec 3<>"$WORK/stdin.fifo"
 start_switch() {
 	local impl=$1 ports=$2 bin i pidf
 	SEQ=$((SEQ + 1))
@@ -263,8 +271,18 @@ start_switch() {
 		echo $! >"$pidf"
 	else
 		if [ "$impl" = ours ]; then bin=$OURS; else bin=$REAL; fi
-		"$bin" -d -p "$pidf" -s "$SW_DIR" -n "$ports" </dev/null >>"$WORK/switch.log" 2>&1 ||
-			die "$impl switch did not start (see $WORK/switch.log)"
+		if [ "$SWITCH_MODE" = daemon ]; then
+			"$bin" -d -p "$pidf" -s "$SW_DIR" -n "$ports" </dev/null >>"$WORK/switch.log" 2>&1 ||
+				die "$impl switch did not start (see $WORK/switch.log)"
+		else
+			# In the foreground, in this script's session like the clients
+			# and the relay (a daemon's setsid puts it in a scheduling
+			# autogroup of its own, which changes what it gets of the CPUs).
+			# The original reads its console from stdin: give it the fifo
+			# this script holds open, so that it neither exits on EOF nor
+			# sees any command.
+			"$bin" -p "$pidf" -s "$SW_DIR" -n "$ports" <"$WORK/stdin.fifo" >>"$WORK/switch.log" 2>&1 &
+		fi
 	fi
 	for i in $(seq 100); do
 		if [ -s "$pidf" ] && [ -S "$SW_DIR/ctl" ]; then

@@ -183,6 +183,10 @@ def main():
         ["net.unix.max_dgram_qlen", meta["qlen"]],
         ["Rounds", "%d; in each round every scenario runs on every implementation, the order "
                    "rotating, each run on a fresh switch" % meta["rounds"]],
+        ["Switches started", "in the foreground, in the script's session like the clients and the relay "
+                             "(the original's console on a fifo held open)"
+         if meta.get("switch_mode", "daemon") == "fg" else
+         "as daemons (`-d`): each lands in a scheduling autogroup of its own"],
         ["Run length", "%s of sending per throughput/flood run; %d measured round trips per ping-pong run"
          % (meta["dur"], meta["pings"])],
         ["Load average (1/5/15 min)", "before: %s; after: %s" % (meta["load_before"], meta.get("load_after", "?"))],
