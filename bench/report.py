@@ -16,7 +16,8 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import plot  # noqa: E402
+import plot
+import goals  # noqa: E402
 
 # Metrics that are (near) zero for a good switch: a ratio of two small
 # percentages says nothing, so the tables leave the ratio out.
@@ -265,6 +266,10 @@ def main():
                  ratio(o, r), paired(R, "memory", "rss_mb"), "ours < 64 MB",
                  met(None if o is None else o * 1024 < RSS_LIMIT_KB)])
     md += table(["Goal figure", "ours", "real", "relay", "ratio ours/other", "per-round ratios", "goal", "met"], rows)
+    goals.save("compare", "bench/compare.sh", meta["date"], "%s, %s CPUs, kernel %s" % (meta["cpu"], meta["nproc"], meta["kernel"]),
+               [{"figure": r[0], "ours": r[1], "ref": r[3] if "relay" in r[0] else r[2],
+                 "ref_name": "relay" if "relay" in r[0] else "real", "ratio": r[4], "goal": r[6], "met": r[7]}
+                for r in rows], quick=bool(meta.get("quick")))
     w("")
     w("Not measured by this script: kernel TCP through taps (`bench/tap_iperf.sh`, its own section) "
       "and the in-process fabric (`bench/gobench.sh`, the Go benchmarks' section).")

@@ -7,7 +7,7 @@
 // before it reads a batch and the writer returns it once the batch is
 // written, so a slow side slows the other one down and nothing is lost. A
 // datagram destination (a switch's socket) whose queue is full is waited
-// for on the reader's goroutine, up to StallTimeout.
+// for on the reader's goroutine, until it takes nothing for port.StallTimeout.
 package cable
 
 import (
@@ -15,12 +15,12 @@ import (
 	"io"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/govde/govde/actors/dispatch"
 	"github.com/govde/govde/actors/mailbox"
+	"github.com/govde/govde/actors/port"
 	"github.com/govde/govde/frames"
 	"github.com/govde/govde/transports"
 )
@@ -59,16 +59,11 @@ type Cable struct {
 type egress struct {
 	ep      transports.Endpoint
 	pw      transports.PartialWriter // set for datagram endpoints that can wait for room
-	stalled bool                     // pw made no progress for StallTimeout: drop until it takes a whole batch
+	stalled bool                     // pw took nothing for port.StallTimeout: drop until it takes a whole batch
 	credits chan struct{}
 	q       chan *frames.Batch // nil when writes never block
 	fail    func(error)
 }
-
-// StallTimeout is how long a datagram destination may go without taking a
-// frame before the cable stops waiting for it and drops what does not fit
-// (until it takes a whole batch again).
-const StallTimeout = 50 * time.Millisecond
 
 // write writes b to a PartialWriter destination: what the socket cannot
 // take at once is waited for (this runs on the reader's goroutine, so the
@@ -83,7 +78,7 @@ func (e *egress) write(b *frames.Batch) error {
 		e.pw.DropFrames(b.N - n)
 		return nil
 	}
-	n, err = e.pw.WaitWriteBatch(b, n, time.Now().Add(StallTimeout))
+	n, err = port.WaitWrite(e.pw, b, n)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		e.stalled = true
 		e.pw.DropFrames(b.N - n)

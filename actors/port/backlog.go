@@ -15,11 +15,12 @@ import (
 const BacklogLen = 512
 
 // StallTimeout is how long a full endpoint may go without taking a single
-// frame before its backlog is dropped and it is written like the original
+// frame (200 ms: a receiver descheduled on a busy machine is not a dead
+// one) before its backlog is dropped and it is written like the original
 // switch does (drop what does not fit) until a whole batch goes through
 // again: a peer that stops reading must not hold back the senders whose
 // frames wait for it.
-const StallTimeout = 50 * time.Millisecond
+const StallTimeout = 200 * time.Millisecond
 
 // backlog paces a non-blocking datagram endpoint: what its socket cannot
 // take now is kept (up to BacklogLen frames, in order) and written by a
@@ -144,7 +145,7 @@ func (q *backlog) flusher() {
 				break
 			}
 			q.mu.Unlock()
-			sent, err := q.pw.WaitWriteBatch(b, 0, time.Now().Add(StallTimeout))
+			sent, err := q.waitWrite(b)
 			if err != nil {
 				if sent < b.N {
 					q.pw.DropFrames(b.N - sent)
@@ -163,6 +164,26 @@ func (q *backlog) flusher() {
 			}
 			b.ReleaseFrames()
 		}
+	}
+}
+
+// waitWrite writes all of b, waiting for room; it gives up (with
+// os.ErrDeadlineExceeded) only when the peer took nothing for StallTimeout.
+func (q *backlog) waitWrite(b *frames.Batch) (int, error) {
+	return WaitWrite(q.pw, b, 0)
+}
+
+// WaitWrite writes b.Frames[from:] to pw, waiting for room as long as the
+// peer keeps taking frames; it returns os.ErrDeadlineExceeded when the peer
+// took nothing for StallTimeout, with the index reached.
+func WaitWrite(pw transports.PartialWriter, b *frames.Batch, from int) (int, error) {
+	for {
+		n, err := pw.WaitWriteBatch(b, from, time.Now().Add(StallTimeout))
+		if errors.Is(err, os.ErrDeadlineExceeded) && n > from {
+			from = n // progress: a slow peer, not a dead one
+			continue
+		}
+		return n, err
 	}
 }
 
