@@ -15,7 +15,9 @@ package tap
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/songgao/water"
@@ -36,6 +38,11 @@ type Config struct {
 	MaxFrame int
 	// Descr is what Describe returns; "" means the interface name.
 	Descr string
+	// Plain opens the tap without the offloads (no IFF_VNET_HDR): one
+	// frame per read and write, as vde2 does. Without it New asks for the
+	// offloads unless GOVDE_TAP_OFFLOAD=0, and falls back to plain mode
+	// (with one log line) when the kernel refuses them.
+	Plain bool
 }
 
 // MaxFrame is the longest frame a tap carries: its MTU can be set up to
@@ -50,15 +57,20 @@ const MaxFrame = frames.MaxJumbo
 // called from any goroutine and unblocks a pending ReadBatch.
 type Device struct {
 	*fdio.Packet
-	ifce *water.Interface
-	name string
+	name    string
+	offload bool
 }
 
 // Open is the tap module's vnl.Opener: tap://IFNAME. The whole argument is
-// the interface name (no options, no unquoting, as in vdeplug4); a.MaxFrame
-// limits the frames read. It is not registered by this package.
+// the interface name (no unquoting, as in vdeplug4), except a trailing
+// option list [offload=0] or [offload=1] (govde); a.MaxFrame limits the
+// frames read. It is not registered by this package.
 func Open(arg string, a vnl.Args) (transports.Endpoint, error) {
-	d, err := New(Config{Name: arg, MaxFrame: a.MaxFrame})
+	name, plain, err := parseArg(arg)
+	if err != nil {
+		return nil, err
+	}
+	d, err := New(Config{Name: name, MaxFrame: a.MaxFrame, Plain: plain})
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +88,17 @@ func New(cfg Config) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
+	max := cfg.MaxFrame
+	if max <= 0 || max > MaxFrame {
+		max = MaxFrame
+	}
+	if !cfg.Plain && !offloadOff() {
+		d, err := openVnet(info, max, cfg.Descr)
+		if !errors.Is(err, errNoOffload) {
+			return d, err
+		}
+		logf("tap %s: no offloads, one frame per read and write (%v)", cfg.Name, err)
+	}
 	wc := water.Config{DeviceType: water.TAP}
 	wc.Name = cfg.Name
 	wc.Persist = info.persistent
@@ -88,10 +111,6 @@ func New(cfg Config) (*Device, error) {
 		ifce.Close()
 		return nil, &Error{Name: cfg.Name, Op: OpOpen, Errno: syscall.EINVAL, Detail: "water returned no file"}
 	}
-	max := cfg.MaxFrame
-	if max <= 0 || max > MaxFrame {
-		max = MaxFrame
-	}
 	descr := cfg.Descr
 	if descr == "" {
 		descr = ifce.Name()
@@ -100,12 +119,40 @@ func New(cfg Config) (*Device, error) {
 	if err != nil {
 		return nil, &Error{Name: cfg.Name, Op: OpOpen, Errno: syscall.EINVAL, Detail: err.Error()}
 	}
-	return &Device{Packet: p, ifce: ifce, name: ifce.Name()}, nil
+	return &Device{Packet: p, name: ifce.Name()}, nil
 }
 
 // Name returns the interface name (the one the kernel picked when Config.Name
 // was empty or a template).
 func (d *Device) Name() string { return d.name }
+
+// Offload reports whether the tap runs with the offloads (virtio-net
+// header, TCP super-packets cut and merged here).
+func (d *Device) Offload() bool { return d.offload }
+
+// parseArg splits tap://NAME[offload=0|1] into the name and whether to open
+// plain. Only a trailing [...] is an option list (a '[' elsewhere is part of
+// the name, which the kernel allows).
+func parseArg(arg string) (name string, plain bool, err error) {
+	i := strings.LastIndexByte(arg, '[')
+	if i < 0 || !strings.HasSuffix(arg, "]") {
+		return arg, false, nil
+	}
+	name = arg[:i]
+	for _, o := range strings.Split(arg[i+1:len(arg)-1], "/") {
+		switch o {
+		case "":
+		case "offload=0", "offload=off", "offload=no":
+			plain = true
+		case "offload=1", "offload=on", "offload=yes", "offload":
+			plain = false
+		default:
+			return "", false, &Error{Name: name, Op: OpSetIff, Errno: syscall.EINVAL,
+				Detail: fmt.Sprintf("unknown tap option %q (tap://NAME[offload=0|1])", o)}
+		}
+	}
+	return name, plain, nil
+}
 
 // explain turns water's error into an *Error.
 func (in *tapInfo) explain(err error) error {

@@ -48,6 +48,14 @@ type Config struct {
 	// SOCK_SEQPACKET peer that closed); otherwise zero-byte reads are
 	// ignored and counted.
 	EOFOnZero bool
+	// VnetHdr says the fd is a tap opened with IFF_VNET_HDR, a vnet header
+	// size of offload.HdrLen and TCP offloads on: every read starts with a
+	// virtio-net header and may be a TCP super-packet, which ReadBatch cuts
+	// into ordinary frames (completing partial checksums); WriteBatch puts
+	// a virtio-net header in front of every write and merges consecutive
+	// segments of a TCP flow into super-packets (see vnet_linux.go). Not
+	// with BlockingWrites.
+	VnetHdr bool
 }
 
 // Stats are a Packet's counters since creation.
@@ -57,6 +65,13 @@ type Stats struct {
 	WriteFrames, WriteBytes uint64
 	WriteAgain              uint64 // frames dropped because the fd could not take them (EAGAIN)
 	WriteErrors             uint64 // frames refused with another per-frame error (EIO, EINVAL…)
+
+	// VnetHdr only.
+	GSOReads      uint64 // super-packets read (and cut into ReadFrames)
+	BadReads      uint64 // reads dropped: malformed virtio-net header or packet
+	GSOWrites     uint64 // super-packets written
+	GSOWriteSegs  uint64 // frames merged into them
+	GSOWriteFails uint64 // super-packets the fd refused (coalescing then stops)
 }
 
 // Packet is a frame-per-syscall fd. It implements transports.Endpoint and
@@ -94,8 +109,12 @@ type Packet struct {
 	werr    error
 	writeFn func(fd uintptr) bool
 
+	vnet vnetState // VnetHdr only
+
 	readFrames, readBytes, runts, empty              atomic.Uint64
 	writeFrames, writeBytes, writeAgain, writeErrors atomic.Uint64
+	gsoReads, badReads, gsoWrites, gsoWriteSegs      atomic.Uint64
+	gsoWriteFails                                    atomic.Uint64
 }
 
 // New wraps fd, which carries one frame per read and write. The Packet
@@ -138,11 +157,19 @@ func NewFile(f *os.File, cfg Config) (*Packet, error) {
 	if p.max <= 0 || p.max > frames.MaxJumbo {
 		p.max = frames.MaxJumbo
 	}
-	if p.max > frames.MaxStd {
-		p.spill = make([]byte, p.max-frames.MaxStd)
-	}
 	p.readFn = p.read
 	p.writeFn = p.write
+	switch {
+	case cfg.VnetHdr && cfg.BlockingWrites:
+		f.Close()
+		return nil, errors.New("fdio: VnetHdr with BlockingWrites")
+	case cfg.VnetHdr:
+		p.vnet.init()
+		p.readFn = p.readVnet
+		p.writeFn = p.writeVnet
+	case p.max > frames.MaxStd:
+		p.spill = make([]byte, p.max-frames.MaxStd)
+	}
 	return p, nil
 }
 
@@ -334,7 +361,7 @@ func (p *Packet) WriteNeverBlocks() bool { return !p.cfg.BlockingWrites }
 
 // Drops implements transports.DropCounter.
 func (p *Packet) Drops() (write, read uint64) {
-	return p.writeAgain.Load() + p.writeErrors.Load(), p.runts.Load() + p.empty.Load()
+	return p.writeAgain.Load() + p.writeErrors.Load(), p.runts.Load() + p.empty.Load() + p.badReads.Load()
 }
 
 // Stats returns a snapshot of the counters.
@@ -344,6 +371,8 @@ func (p *Packet) Stats() Stats {
 		Runts: p.runts.Load(), Empty: p.empty.Load(),
 		WriteFrames: p.writeFrames.Load(), WriteBytes: p.writeBytes.Load(),
 		WriteAgain: p.writeAgain.Load(), WriteErrors: p.writeErrors.Load(),
+		GSOReads: p.gsoReads.Load(), BadReads: p.badReads.Load(),
+		GSOWrites: p.gsoWrites.Load(), GSOWriteSegs: p.gsoWriteSegs.Load(), GSOWriteFails: p.gsoWriteFails.Load(),
 	}
 }
 
@@ -364,6 +393,7 @@ func (p *Packet) Close() error {
 		p.cur = nil
 	}
 	p.riov[0].Base, p.riov[1].Base = nil, nil
+	p.vnet.seg.Reset()
 	p.rmu.Unlock()
 	return err
 }
