@@ -186,9 +186,9 @@ case "${GOVDE_TAP_OFFLOAD:-}" in
 *) OFFLOAD="with the virtio-net offloads (TSO/checksum from the kernel cut into ordinary frames, segments merged back for the other kernel: the wire carries frames of at most MTU+14 bytes)" ;;
 esac
 SECTION=$WORK/section.md
-python3 - "$RUNS" "$ROUNDS" "$DUR" "$QUICK" "$LOAD_BEFORE" "$LOAD_AFTER" "$WALL" "$GOVDE_REV" "$REAL_VER" "$PLUG_VER" "$(uname -r)" "$(nproc)" "$OFFLOAD" >"$SECTION" <<'PY'
+python3 - "$RUNS" "$ROUNDS" "$DUR" "$QUICK" "$LOAD_BEFORE" "$LOAD_AFTER" "$WALL" "$GOVDE_REV" "$REAL_VER" "$PLUG_VER" "$(uname -r)" "$(nproc)" "$OFFLOAD" "$ROOT/bench" >"$SECTION" <<'PY'
 import statistics, sys, datetime
-runs, rounds, dur, quick, lb, la, wall, rev, realver, plugver, kernel, ncpu, offload = sys.argv[1:]
+runs, rounds, dur, quick, lb, la, wall, rev, realver, plugver, kernel, ncpu, offload = sys.argv[1:14]
 data = {}
 for line in open(runs):
     r, impl, mtu, gbps, retr = line.split()
@@ -239,6 +239,28 @@ for line in open(runs):
     print("| %s | %s | %s | %s | %s |" % (r, "original" if impl == "real" else "govde", mtu, gbps, retr))
 print()
 print("</details>")
+
+# Issue 9's goals, for the summary table at the top of RESULTS.md.
+sys.path.insert(0, sys.argv[14])
+import goals
+def gm(impl, mtu, i):
+    v = data.get((impl, mtu))
+    return statistics.median([x[i] for x in v]) if v else None
+rows = []
+o, r = gm("ours", 1500, 1), gm("real", 1500, 1)
+if o is not None and r:
+    rows.append({"figure": "Kernel TCP through taps, MTU 1500: Gbit/s", "ours": "%.2f" % o, "ref": "%.2f" % r, "ref_name": "real",
+                 "ratio": "%.2f" % (o / r), "goal": "≥ 2× real", "met": "**yes**" if o >= 2 * r else "**no**"})
+    ot, rt = gm("ours", 1500, 2), gm("real", 1500, 2)
+    rows.append({"figure": "Kernel TCP through taps, MTU 1500: retransmits per run", "ours": "%d" % ot, "ref": "%d" % rt, "ref_name": "real",
+                 "ratio": "%.4f" % (ot / rt) if rt else "–", "goal": "≤ 1/10 of real", "met": "**yes**" if ot * 10 <= rt else "**no**"})
+o = gm("ours", 65520, 1)
+if o is not None:
+    rows.append({"figure": "Kernel TCP through taps, MTU 65520 (the original cannot): Gbit/s", "ours": "%.2f" % o, "ref": "–",
+                 "ratio": "–", "goal": "≥ 5", "met": "**yes**" if o >= 5 else "**no**"})
+cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
+goals.save("tap", "bench/tap_iperf.sh", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+           "%s, %s CPUs, kernel %s" % (cpu, ncpu, kernel), rows, quick=quick == "1")
 PY
 
 python3 "$ROOT/bench/section.py" tap-iperf <"$SECTION"

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -44,7 +43,6 @@ type Conn struct {
 	rwant   int
 	rgot    int
 	rerrno  syscall.Errno
-	spin    int // EAGAIN retries left before parking (see spinReads)
 	readFn  func(fd uintptr) bool
 	emptyRL rateLimiter
 
@@ -166,16 +164,10 @@ func (c *Conn) recvmmsg(fd uintptr) bool {
 		switch e {
 		case 0:
 			c.rgot, c.rerrno = int(r), 0
-			c.spin = spinReads
 			return true
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			if c.spin > 0 {
-				c.spin--
-				unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
-				continue
-			}
 			return false
 		default:
 			c.rgot, c.rerrno = 0, e
@@ -190,18 +182,6 @@ func (c *Conn) recvmmsg(fd uintptr) bool {
 func (c *Conn) sendmmsgWait(fd uintptr) bool {
 	c.sendmmsg(fd)
 	return c.werrno != unix.EAGAIN
-}
-
-// spinReads is how many times a reader that just received frames retries
-// an empty socket (yielding the CPU in between) before it parks in the
-// netpoller.
-var spinReads = envInt("GOVDE_SPIN", 0)
-
-func envInt(k string, d int) int {
-	if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
-		return v
-	}
-	return d
 }
 
 // sendmmsg is the RawConn.Write callback: one sendmmsg of whdr[woff:wn]. It
