@@ -58,6 +58,7 @@ bench: build
 	bench/chain_bench.sh
 	bench/tap_iperf.sh
 	bench/cryptcab_bench.sh
+	bench/slirp_iperf.sh
 
 clean:
 	rm -rf $(BIN)
