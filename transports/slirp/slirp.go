@@ -165,7 +165,9 @@ func (e *Endpoint) startStack() error {
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 		HandleLocal:        false,
 	})
-	e.link = channel.New(linkQueue, mtu, e.mac)
+	// The channel carries whole Ethernet frames: ethernet.New subtracts
+	// the header, so the stack's MTU (and the MSS it advertises) is mtu.
+	e.link = channel.New(linkQueue, mtu+header.EthernetMinimumSize, e.mac)
 	if err := e.st.CreateNIC(nicID, ethernet.New(e.link)); err != nil {
 		return fmt.Errorf("slirp: create NIC: %s", err)
 	}
