@@ -2,7 +2,6 @@ package interop
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -13,27 +12,6 @@ import (
 	"testing"
 	"time"
 )
-
-// slirpEcho runs a TCP echo server on addr ("127.0.0.1:0", "[::1]:0")
-// and returns its port.
-func slirpEcho(t *testing.T, network, addr string) int {
-	t.Helper()
-	l, err := net.Listen(network, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // An IPv6-only namespace whose tap is on our switch, with our slirpvde -r
 // on the same switch: the kernel autoconfigures an fd00::/64 address and
@@ -53,35 +31,15 @@ func TestSlirpIPv6NamespaceSLAAC(t *testing.T) {
 
 	tport6 := slirpEcho(t, "tcp6", "[::1]:0")
 	tport4 := slirpEcho(t, "tcp4", "127.0.0.1:0")
-	up, err := net.ListenPacket("udp6", "[::1]:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { up.Close() })
-	go func() {
-		b := make([]byte, 2048)
-		for {
-			n, from, err := up.ReadFrom(b)
-			if err != nil {
-				return
-			}
-			up.WriteTo(append([]byte("udp6:"), b[:n]...), from)
-		}
-	}()
+	uport6 := slirpUDPEcho(t, "udp6", "[::1]:0", "udp6:")
 	dnsPort := slirpDNS(t, [4]byte{10, 9, 8, 6})
 	mgmt := filepath.Join(t.TempDir(), "slirp.mgmt")
 	sl := start(t, bin("vde"), "slirp", "-r", "-q", "--dnsupstream", "127.0.0.1:"+strconv.Itoa(dnsPort), "-M", mgmt, "-s", dir)
 	waitFor(t, func() bool { _, err := os.Stat(mgmt); return err == nil }, "slirpvde's management socket")
 
-	cabSh(t, "ip", "netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 	// No DAD and no solicitation delay: the test need not wait for them.
-	cabSh(t, "ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.all.accept_dad=0",
+	slirpNamespace(t, ns, tap, dir, "net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.all.accept_dad=0",
 		"net.ipv6.conf.default.router_solicitation_delay=0", "net.ipv6.conf.default.router_solicitation_interval=1")
-	cabSh(t, "ip", "-n", ns, "link", "set", "lo", "up")
-	start(t, "ip", "netns", "exec", ns, bin("vde_plug"), "tap://"+tap, dir)
-	waitFor(t, func() bool { return exec.Command("ip", "-n", ns, "link", "show", tap).Run() == nil }, "tap "+tap)
-	cabSh(t, "ip", "-n", ns, "link", "set", tap, "up")
 
 	// SLAAC from our router advertisements.
 	addrRE := regexp.MustCompile(`inet6 (fd00::[0-9a-f:]+)/64 scope global`)
@@ -102,7 +60,7 @@ func TestSlirpIPv6NamespaceSLAAC(t *testing.T) {
 	if out := slirpNetns(t, ns, "hello tcp6\n", "socat", "-t", "2", "-", "TCP6:[fd00::2]:"+strconv.Itoa(tport6)+",connect-timeout=5"); out != "hello tcp6\n" {
 		t.Fatalf("tcp6 echo: %q", out)
 	}
-	if out := slirpNetns(t, ns, "hello udp6\n", "socat", "-t", "2", "-", "UDP6:[fd00::2]:"+strconv.Itoa(up.LocalAddr().(*net.UDPAddr).Port)); out != "udp6:hello udp6\n" {
+	if out := slirpNetns(t, ns, "hello udp6\n", "socat", "-t", "2", "-", "UDP6:[fd00::2]:"+strconv.Itoa(uport6)); out != "udp6:hello udp6\n" {
 		t.Fatalf("udp6 echo: %q", out)
 	}
 	// IPv4 hosts through the embedded-IPv4 prefix: 127.0.0.1 itself, and the
@@ -147,18 +105,7 @@ func TestSlirpIPv6NamespaceSLAAC(t *testing.T) {
 	if out := term("fwd/print"); !strings.Contains(out, "tcp [::1]:"+strconv.Itoa(fwdPort)) || !strings.Contains(out, "udp [::1]:"+m[1]) {
 		t.Fatalf("fwd/print: %s", out)
 	}
-	var got string
-	waitFor(t, func() bool {
-		c, err := net.DialTimeout("tcp6", "[::1]:"+strconv.Itoa(fwdPort), time.Second)
-		if err != nil {
-			return false
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(2 * time.Second))
-		b, _ := io.ReadAll(c)
-		got = string(b)
-		return got == "from-guest6\n"
-	}, "the TCP forward to the guest")
+	slirpWaitForward(t, "tcp6", "[::1]:"+strconv.Itoa(fwdPort), "from-guest6\n", "the TCP forward to the guest")
 	uc, err := net.Dial("udp6", "[::1]:"+m[1])
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,7 @@
 package interop
 
 import (
-	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -11,76 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
-
-// slirpDNS runs a DNS server on 127.0.0.1 answering every A query with
-// addr, and returns its port.
-func slirpDNS(t *testing.T, addr [4]byte) int {
-	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		b := make([]byte, 512)
-		for {
-			n, from, err := pc.ReadFrom(b)
-			if err != nil {
-				return
-			}
-			q := b[:n]
-			if n < 12 {
-				continue
-			}
-			// Question: name labels, then QTYPE and QCLASS.
-			i := 12
-			for i < n && q[i] != 0 {
-				i += int(q[i]) + 1
-			}
-			if i+5 > n {
-				continue
-			}
-			qtype := binary.BigEndian.Uint16(q[i+1:])
-			r := append([]byte(nil), q[:i+5]...)
-			r[2] = 0x81 // response, recursion desired
-			r[3] = 0x80 // recursion available
-			binary.BigEndian.PutUint16(r[6:], 0)
-			binary.BigEndian.PutUint16(r[8:], 0)
-			binary.BigEndian.PutUint16(r[10:], 0)
-			if qtype == 1 {
-				binary.BigEndian.PutUint16(r[6:], 1)
-				r = append(r, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, addr[0], addr[1], addr[2], addr[3])
-			}
-			pc.WriteTo(r, from)
-		}
-	}()
-	return pc.LocalAddr().(*net.UDPAddr).Port
-}
-
-// slirpFreePort returns a TCP port free on 127.0.0.1 now.
-func slirpFreePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// slirpNetns runs argv inside ns and returns its combined output.
-func slirpNetns(t *testing.T, ns, stdin string, argv ...string) string {
-	t.Helper()
-	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, argv...)...)
-	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%v: %v: %s", argv, err, out)
-	}
-	return string(out)
-}
 
 // A namespace whose tap is on our switch, with our slirpvde on the same
 // switch: it gets 10.0.2.15 by DHCP (busybox udhcpc), reaches a TCP and a
@@ -111,35 +40,8 @@ func slirpScenario(t *testing.T, startSlirp func(dir string, dnsPort, fwdPort in
 	dir, _ := switchProc(t, bin("vde_switch"))
 
 	// Host side servers, all on loopback.
-	tl, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tl.Close() })
-	go func() {
-		for {
-			c, err := tl.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
-	up, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { up.Close() })
-	go func() {
-		b := make([]byte, 2048)
-		for {
-			n, from, err := up.ReadFrom(b)
-			if err != nil {
-				return
-			}
-			up.WriteTo(append([]byte("udp:"), b[:n]...), from)
-		}
-	}()
+	tport := strconv.Itoa(slirpEcho(t, "tcp4", "127.0.0.1:0"))
+	uport := strconv.Itoa(slirpUDPEcho(t, "udp4", "127.0.0.1:0", "udp:"))
 	dnsPort := slirpDNS(t, [4]byte{10, 9, 8, 7})
 	fwdPort := slirpFreePort(t)
 
@@ -152,13 +54,7 @@ func slirpScenario(t *testing.T, startSlirp func(dir string, dnsPort, fwdPort in
 		return err == nil
 	}, "slirpvde's forward listener")
 
-	cabSh(t, "ip", "netns", "add", ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	cabSh(t, "ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
-	cabSh(t, "ip", "-n", ns, "link", "set", "lo", "up")
-	start(t, "ip", "netns", "exec", ns, bin("vde_plug"), "tap://"+tap, dir)
-	waitFor(t, func() bool { return exec.Command("ip", "-n", ns, "link", "show", tap).Run() == nil }, "tap "+tap)
-	cabSh(t, "ip", "-n", ns, "link", "set", tap, "up")
+	slirpNamespace(t, ns, tap, dir, "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
 
 	// DHCP with busybox's client; its script configures the lease.
 	script := filepath.Join(t.TempDir(), "udhcpc.sh")
@@ -181,11 +77,9 @@ esac
 	}
 
 	// TCP and UDP to the gateway reach the host's loopback.
-	tport := strconv.Itoa(tl.Addr().(*net.TCPAddr).Port)
 	if out := slirpNetns(t, ns, "hello tcp\n", "socat", "-t", "2", "-", "TCP:10.0.2.2:"+tport+",connect-timeout=5"); out != "hello tcp\n" {
 		t.Fatalf("tcp echo: %q", out)
 	}
-	uport := strconv.Itoa(up.LocalAddr().(*net.UDPAddr).Port)
 	if out := slirpNetns(t, ns, "hello udp\n", "socat", "-t", "2", "-", "UDP:10.0.2.2:"+uport); out != "udp:hello udp\n" {
 		t.Fatalf("udp echo: %q", out)
 	}
@@ -203,18 +97,7 @@ esac
 	}
 	// A host connection to the forwarded port reaches the namespace.
 	start(t, "ip", "netns", "exec", ns, "socat", "TCP-LISTEN:7777,reuseaddr", "SYSTEM:echo from-guest")
-	var got string
-	waitFor(t, func() bool {
-		c, err := net.DialTimeout("tcp4", "127.0.0.1:"+strconv.Itoa(fwdPort), time.Second)
-		if err != nil {
-			return false
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(2 * time.Second))
-		b, _ := io.ReadAll(c)
-		got = string(b)
-		return got == "from-guest\n"
-	}, "forwarded connection to the guest")
+	slirpWaitForward(t, "tcp4", "127.0.0.1:"+strconv.Itoa(fwdPort), "from-guest\n", "forwarded connection to the guest")
 	if sl.stderr.String() != "" {
 		t.Logf("slirpvde stderr: %s", sl.stderr)
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 
 	"github.com/govde/govde/console"
@@ -48,20 +47,7 @@ func (m *mgmtClient) untilPrompt(t *testing.T) string {
 func TestConsoleForwardsAtRunTime(t *testing.T) {
 	e := newSlirp(t, Config{DNSUpstream: "127.0.0.1:1"})
 	g := newGuest(t, e, guestIP, gw)
-	gl, err := gonet.ListenTCP(g.st, addr4(guestIP, 8080), ipv4.ProtocolNumber)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gl.Close()
-	go func() {
-		for {
-			c, err := gl.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
+	guestServeTCP(t, g, addr4(guestIP, 8080), ipv4.ProtocolNumber, func(c net.Conn) { io.Copy(c, c); c.Close() })
 	shut := make(chan struct{}, 1)
 	path := filepath.Join(t.TempDir(), "mgmt")
 	srv, err := console.Listen(path, 0o600, -1, e.Console(), nil, func() { shut <- struct{}{} })

@@ -146,9 +146,7 @@ func (s *dhcpServer) reply(req []byte, chaddr [6]byte, typ byte, yiaddr netip.Ad
 	f := frames.Get(14 + ipHdrLen + udpHdrLen + bootpMinSize)
 	p := f.Space()[:14+ipHdrLen+udpHdrLen+bootpMinSize]
 	clear(p)
-	copy(p[0:6], chaddr[:])
-	copy(p[6:12], s.mac[:])
-	binary.BigEndian.PutUint16(p[12:14], 0x0800)
+	putEthHdr(p, chaddr[:], s.mac[:], 0x0800)
 	m := p[14+ipHdrLen+udpHdrLen:]
 	m[0], m[1], m[2] = 2, 1, 6
 	copy(m[4:8], req[4:8])     // xid

@@ -112,15 +112,7 @@ func TestICMPEchoNAT(t *testing.T) {
 // not relayed; those to other guests of the network are not answered.
 func TestICMPEchoToGatewayIsLocal(t *testing.T) {
 	e := newSlirp(t, Config{DNSUpstream: "127.0.0.1:1"})
-	// The stack must know the guest's MAC: a neighbour solicitation from it.
-	ns := make([]byte, 32)
-	ns[0] = 135
-	b := gw6.As16()
-	copy(ns[8:24], b[:])
-	ns[24], ns[25] = 1, 1
-	copy(ns[26:32], clientMAC[:])
-	send(t, e, guestV6Packet(guest6IP, gw6, protoICMP6, ns, 2))
-	recv(t, e, isV6From(gw6, protoICMP6))
+	introduceGuest6(t, e)
 	send(t, e, guestV6Packet(guest6IP, gw6, protoICMP6, echo(true, 1, 1, "gw"), 2))
 	checkEchoReply(t, recv(t, e, isV6From(gw6, protoICMP6)), true, 1, 1, "gw")
 	send(t, e, guestV6Packet(guest6IP, netip.MustParseAddr("fd00::99"), protoICMP6, echo(true, 1, 2, "other"), 2))

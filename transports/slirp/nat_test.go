@@ -19,48 +19,6 @@ var (
 	guestIP = netip.MustParseAddr("10.0.2.15")
 )
 
-// tcpEcho runs an echo server on 127.0.0.1 and returns its port.
-func tcpEcho(t *testing.T) uint16 {
-	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
-	return uint16(l.Addr().(*net.TCPAddr).Port)
-}
-
-// udpServer runs a UDP server on 127.0.0.1 answering each datagram with
-// reply(datagram), and returns its port.
-func udpServer(t *testing.T, reply func([]byte) []byte) uint16 {
-	t.Helper()
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		b := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFrom(b)
-			if err != nil {
-				return
-			}
-			pc.WriteTo(reply(b[:n]), from)
-		}
-	}()
-	return uint16(pc.LocalAddr().(*net.UDPAddr).Port)
-}
-
 func TestTCPToGatewayReachesHostLoopback(t *testing.T) {
 	port := tcpEcho(t)
 	e := newSlirp(t, Config{DNSUpstream: "127.0.0.1:1"})
@@ -113,22 +71,7 @@ func TestUDPToGatewayAndDNSForwarder(t *testing.T) {
 		port uint16
 		want string
 	}{{gw, echo, "echo:ping"}, {dnsAddr, 53, "dns:ping"}} {
-		ra := addr4(tc.dst, tc.port)
-		c, err := gonet.DialUDP(g.st, nil, &ra, ipv4.ProtocolNumber)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := ""
-		b := make([]byte, 100)
-		for i := 0; i < 20 && got == ""; i++ { // the first datagram may wait for ARP
-			c.Write([]byte("ping"))
-			c.SetReadDeadline(time.Now().Add(250 * time.Millisecond))
-			if n, err := c.Read(b); err == nil {
-				got = string(b[:n])
-			}
-		}
-		c.Close()
-		if got != tc.want {
+		if got := udpRoundTrip(t, g, addr4(tc.dst, tc.port), ipv4.ProtocolNumber); got != tc.want {
 			t.Fatalf("%v:%d answered %q, want %q", tc.dst, tc.port, got, tc.want)
 		}
 	}
@@ -144,19 +87,10 @@ func TestTCPPortForwardReachesGuest(t *testing.T) {
 	}
 	e := newSlirp(t, Config{DNSUpstream: "127.0.0.1:1", TCPForwards: []Forward{f}})
 	g := newGuest(t, e, guestIP, gw)
-	gl, err := gonet.ListenTCP(g.st, addr4(guestIP, 8080), ipv4.ProtocolNumber)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gl.Close()
-	go func() {
-		c, err := gl.Accept()
-		if err != nil {
-			return
-		}
+	guestServeTCP(t, g, addr4(guestIP, 8080), ipv4.ProtocolNumber, func(c net.Conn) {
 		c.Write([]byte("guest says hi"))
 		c.Close()
-	}()
+	})
 	c, err := net.DialTimeout("tcp4", "127.0.0.1:"+strconv.Itoa(hostPort), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)

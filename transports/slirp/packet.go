@@ -48,15 +48,21 @@ func checksum6(src, dst netip.Addr, proto byte, payload []byte) uint16 {
 	return checksumFold(checksumAdd(sum, payload))
 }
 
+// putEthHdr writes the Ethernet header of a frame from srcMAC to dstMAC
+// with EtherType etype at the start of p.
+func putEthHdr(p, dstMAC, srcMAC []byte, etype uint16) {
+	copy(p[0:6], dstMAC)
+	copy(p[6:12], srcMAC)
+	binary.BigEndian.PutUint16(p[12:14], etype)
+}
+
 // frame6 builds an Ethernet frame carrying an IPv6 packet from src to dst
 // with payload (whose checksum, at csumOff, it fills in).
 func frame6(dstMAC, srcMAC []byte, src, dst netip.Addr, proto, hops byte, payload []byte, csumOff int) *frames.Buf {
 	n := ethHdrLen + ip6HdrLen + len(payload)
 	f := frames.Get(n)
 	p := f.Space()[:n]
-	copy(p[0:6], dstMAC)
-	copy(p[6:12], srcMAC)
-	binary.BigEndian.PutUint16(p[12:14], 0x86dd)
+	putEthHdr(p, dstMAC, srcMAC, 0x86dd)
 	ip := p[ethHdrLen:]
 	binary.BigEndian.PutUint32(ip[0:4], 6<<28)
 	binary.BigEndian.PutUint16(ip[4:6], uint16(len(payload)))
@@ -79,9 +85,7 @@ func frame4(dstMAC, srcMAC []byte, src, dst netip.Addr, proto byte, payload []by
 	n := ethHdrLen + ipHdrLen + len(payload)
 	f := frames.Get(n)
 	p := f.Space()[:n]
-	copy(p[0:6], dstMAC)
-	copy(p[6:12], srcMAC)
-	binary.BigEndian.PutUint16(p[12:14], 0x0800)
+	putEthHdr(p, dstMAC, srcMAC, 0x0800)
 	ip := p[ethHdrLen:]
 	clear(ip[:ipHdrLen])
 	ip[0] = 0x45

@@ -118,85 +118,6 @@ func addr6(a netip.Addr, port uint16) tcpip.FullAddress {
 	return tcpip.FullAddress{NIC: 1, Addr: tcpip.AddrFrom16(a.As16()), Port: port}
 }
 
-// tcpEcho6 runs an echo server on [::1] and returns its port.
-func tcpEcho6(t *testing.T) uint16 {
-	t.Helper()
-	l, err := net.Listen("tcp6", "[::1]:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
-	return uint16(l.Addr().(*net.TCPAddr).Port)
-}
-
-// udpServer6 runs a UDP server on [::1] answering reply(datagram).
-func udpServer6(t *testing.T, reply func([]byte) []byte) uint16 {
-	t.Helper()
-	pc, err := net.ListenPacket("udp6", "[::1]:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		b := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFrom(b)
-			if err != nil {
-				return
-			}
-			pc.WriteTo(reply(b[:n]), from)
-		}
-	}()
-	return uint16(pc.LocalAddr().(*net.UDPAddr).Port)
-}
-
-// tcpRoundTrip connects the guest to dst, sends msg and expects it back.
-func tcpRoundTrip(t *testing.T, g *guest, dst tcpip.FullAddress, proto tcpip.NetworkProtocolNumber) {
-	t.Helper()
-	ctx, cancel := context.WithDeadline(context.Background(), deadline())
-	defer cancel()
-	c, err := gonet.DialContextTCP(ctx, g.st, dst, proto)
-	if err != nil {
-		t.Fatalf("dial %v: %v", dst.Addr, err)
-	}
-	defer c.Close()
-	c.SetDeadline(deadline())
-	msg := []byte("hello " + dst.Addr.String())
-	c.Write(msg)
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(c, got); err != nil || string(got) != string(msg) {
-		t.Fatalf("echo via %v: %q %v", dst.Addr, got, err)
-	}
-}
-
-// udpRoundTrip sends "ping" from the guest to dst until an answer comes.
-func udpRoundTrip(t *testing.T, g *guest, dst tcpip.FullAddress, proto tcpip.NetworkProtocolNumber) string {
-	t.Helper()
-	c, err := gonet.DialUDP(g.st, nil, &dst, proto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	b := make([]byte, 100)
-	for i := 0; i < 20; i++ {
-		c.Write([]byte("ping"))
-		c.SetReadDeadline(time.Now().Add(250 * time.Millisecond))
-		if n, err := c.Read(b); err == nil {
-			return string(b[:n])
-		}
-	}
-	return ""
-}
-
 // The router advertisement, checked field by field with gVisor's parser.
 func TestRouterAdvertisement(t *testing.T) {
 	e := newSlirp(t, Config{DNSUpstream: "127.0.0.1:1", RA: true, DHCP: true})
@@ -311,6 +232,27 @@ func isV6From(src netip.Addr, proto byte) func([]byte) bool {
 	}
 }
 
+// neighbourSolicitation is the ICMPv6 message of a neighbour solicitation
+// for target with the guest's MAC as source link-layer address.
+func neighbourSolicitation(target netip.Addr) []byte {
+	ns := make([]byte, 32)
+	ns[0] = 135
+	b := target.As16()
+	copy(ns[8:24], b[:])
+	ns[24], ns[25] = 1, 1
+	copy(ns[26:32], clientMAC[:])
+	return ns
+}
+
+// introduceGuest6 lets the stack know the guest's MAC (a neighbour
+// solicitation from it for the gateway, and the answer) so its answers
+// need no resolution round.
+func introduceGuest6(t *testing.T, e *Endpoint) {
+	t.Helper()
+	send(t, e, guestV6Packet(guest6IP, gw6, protoICMP6, neighbourSolicitation(gw6), 2))
+	recv(t, e, isV6From(gw6, protoICMP6))
+}
+
 // checkTransport6 verifies the transport checksum of an IPv6 frame.
 func checkTransport6(t *testing.T, p []byte) {
 	t.Helper()
@@ -330,16 +272,7 @@ func TestIPv4MappedDestinations(t *testing.T) {
 	uport := udpServer(t, func(b []byte) []byte { return append([]byte("v4:"), b...) })
 	tport := tcpEcho(t)
 	e := newSlirp(t, Config{DNSUpstream: "127.0.0.1:1"})
-	// Let the stack know the guest's MAC (a neighbour solicitation from it)
-	// so its answers need no resolution round.
-	ns := make([]byte, 32)
-	ns[0] = 135
-	gwb := gw6.As16()
-	copy(ns[8:24], gwb[:])
-	ns[24], ns[25] = 1, 1
-	copy(ns[26:32], clientMAC[:])
-	send(t, e, guestV6Packet(guest6IP, gw6, protoICMP6, ns, 2))
-	recv(t, e, isV6From(gw6, protoICMP6))
+	introduceGuest6(t, e)
 
 	for _, dst := range []string{"::ffff:127.0.0.1", "::ffff:10.0.2.2"} {
 		d := netip.MustParseAddr(dst)
@@ -375,13 +308,7 @@ func TestIPv4MappedDestinations(t *testing.T) {
 func TestNeighbourSolicitationsOnlyForOwnAddresses(t *testing.T) {
 	e := newSlirp(t, Config{DNSUpstream: "127.0.0.1:1"})
 	solicit := func(target netip.Addr) []byte {
-		ns := make([]byte, 32)
-		ns[0] = 135
-		b := target.As16()
-		copy(ns[8:24], b[:])
-		ns[24], ns[25] = 1, 1
-		copy(ns[26:32], clientMAC[:])
-		return guestV6Packet(netip.MustParseAddr("fe80::1"), target, protoICMP6, ns, 2)
+		return guestV6Packet(netip.MustParseAddr("fe80::1"), target, protoICMP6, neighbourSolicitation(target), 2)
 	}
 	for _, a := range []netip.Addr{netip.MustParseAddr("fd00::99"), netip.MustParseAddr("fe80::99")} {
 		send(t, e, solicit(a))
@@ -405,21 +332,10 @@ func TestNeighbourSolicitationsOnlyForOwnAddresses(t *testing.T) {
 func TestIPv6ForwardAddedAtRunTime(t *testing.T) {
 	e := newSlirp(t, Config{DNSUpstream: "127.0.0.1:1", RA: true})
 	g, a := newGuest6(t, e)
-	gl, err := gonet.ListenTCP(g.st, addr6(a, 8080), ipv6.ProtocolNumber)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gl.Close()
-	go func() {
-		for {
-			c, err := gl.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("guest6 says hi"))
-			c.Close()
-		}
-	}()
+	guestServeTCP(t, g, addr6(a, 8080), ipv6.ProtocolNumber, func(c net.Conn) {
+		c.Write([]byte("guest6 says hi"))
+		c.Close()
+	})
 	f, err := ParseForward("[::1]:0:[" + a.String() + "]:8080")
 	if err != nil {
 		t.Fatal(err)

@@ -9,30 +9,8 @@ import (
 
 	"github.com/govde/govde/frames"
 	"github.com/govde/govde/transports/internal/offload"
+	"github.com/govde/govde/transports/internal/offload/offloadtest"
 )
-
-// naive is an independent RFC 1071 checksum of the concatenated parts.
-func naive(parts ...[]byte) uint16 {
-	var all []byte
-	for _, p := range parts {
-		all = append(all, p...)
-	}
-	if len(all)%2 == 1 {
-		all = append(all, 0)
-	}
-	var s uint32
-	for i := 0; i < len(all); i += 2 {
-		s += uint32(all[i])<<8 | uint32(all[i+1])
-	}
-	for s > 0xffff {
-		s = s>>16 + s&0xffff
-	}
-	return ^uint16(s)
-}
-
-func pseudo4(ip []byte, proto byte, n int) []byte {
-	return append(append([]byte(nil), ip[12:20]...), 0, proto, byte(n>>8), byte(n))
-}
 
 // tcp4 builds an Ethernet/IPv4/TCP frame with correct checksums.
 func tcp4(seq uint32, flags byte, id uint16, data []byte) []byte {
@@ -44,7 +22,7 @@ func tcp4(seq uint32, flags byte, id uint16, data []byte) []byte {
 	binary.BigEndian.PutUint16(ip[4:], id)
 	ip[6], ip[8], ip[9] = 0x40, 64, 6
 	copy(ip[12:], []byte{10, 0, 0, 1, 10, 0, 0, 2})
-	binary.BigEndian.PutUint16(ip[10:], naive(ip[:20]))
+	binary.BigEndian.PutUint16(ip[10:], offloadtest.Checksum(ip[:20]))
 	tcp := f[34:]
 	binary.BigEndian.PutUint16(tcp[0:], 40000)
 	binary.BigEndian.PutUint16(tcp[2:], 5201)
@@ -53,17 +31,17 @@ func tcp4(seq uint32, flags byte, id uint16, data []byte) []byte {
 	tcp[12], tcp[13] = 0x50, flags
 	binary.BigEndian.PutUint16(tcp[14:], 1000)
 	copy(tcp[20:], data)
-	binary.BigEndian.PutUint16(tcp[16:], naive(pseudo4(ip, 6, len(tcp)), tcp))
+	binary.BigEndian.PutUint16(tcp[16:], offloadtest.Checksum(offloadtest.PseudoHeader(ip, false, 6, len(tcp)), tcp))
 	return f
 }
 
 func verify4(t *testing.T, f []byte) {
 	t.Helper()
 	ip := f[14:]
-	if n := int(binary.BigEndian.Uint16(ip[2:])); n != len(ip) || naive(ip[:20]) != 0 {
+	if n := int(binary.BigEndian.Uint16(ip[2:])); n != len(ip) || offloadtest.Checksum(ip[:20]) != 0 {
 		t.Fatalf("bad IPv4 header (length %d of %d)", n, len(ip))
 	}
-	if naive(pseudo4(ip, ip[9], len(ip)-20), ip[20:]) != 0 {
+	if offloadtest.Checksum(offloadtest.PseudoHeader(ip, false, ip[9], len(ip)-20), ip[20:]) != 0 {
 		t.Fatal("bad L4 checksum")
 	}
 }
@@ -79,7 +57,7 @@ func data(n int) []byte {
 // gso4 makes a vnet header + super-packet as the kernel writes it.
 func gso4(seq uint32, mss int, d []byte) []byte {
 	p := tcp4(seq, 0x18, 1, d)
-	binary.BigEndian.PutUint16(p[50:], ^naive(pseudo4(p[14:], 6, len(p)-34)))
+	binary.BigEndian.PutUint16(p[50:], ^offloadtest.Checksum(offloadtest.PseudoHeader(p[14:], false, 6, len(p)-34)))
 	vh := make([]byte, offload.HdrLen)
 	(&offload.Hdr{Flags: offload.FlagNeedsCsum, GSOType: offload.GSOTCPv4, HdrLen: 54, GSOSize: uint16(mss), CsumStart: 34, CsumOffset: 16}).Encode(vh)
 	return append(vh, p...)
@@ -95,10 +73,10 @@ func TestVnetRead(t *testing.T) {
 	binary.BigEndian.PutUint16(udp[16:], 128)
 	udp[22], udp[23] = 64, 17
 	copy(udp[26:], []byte{10, 0, 0, 1, 10, 0, 0, 2})
-	binary.BigEndian.PutUint16(udp[24:], naive(udp[14:34]))
+	binary.BigEndian.PutUint16(udp[24:], offloadtest.Checksum(udp[14:34]))
 	binary.BigEndian.PutUint16(udp[38:], 108)
 	copy(udp[42:], data(100))
-	binary.BigEndian.PutUint16(udp[40:], ^naive(pseudo4(udp[14:], 17, 108)))
+	binary.BigEndian.PutUint16(udp[40:], ^offloadtest.Checksum(offloadtest.PseudoHeader(udp[14:], false, 17, 108)))
 	vh := make([]byte, offload.HdrLen)
 	(&offload.Hdr{Flags: offload.FlagNeedsCsum, CsumStart: 34, CsumOffset: 6}).Encode(vh)
 	bad := gso4(0, 500, d1)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"testing"
+
+	"github.com/govde/govde/transports/internal/offload/offloadtest"
 )
 
 // flow returns n consecutive full segments of one flow (the last one
@@ -119,9 +121,9 @@ func TestCoalesceRules(t *testing.T) {
 	// refix recomputes the checksums of a modified IPv4 frame.
 	refix := func(p []byte) {
 		p[24], p[25] = 0, 0
-		binary.BigEndian.PutUint16(p[24:], csum16(p[14:34]))
+		binary.BigEndian.PutUint16(p[24:], offloadtest.Checksum(p[14:34]))
 		p[50], p[51] = 0, 0
-		binary.BigEndian.PutUint16(p[50:], csum16(pseudoHdr(p[14:], false, protoTCP, len(p)-34), p[34:]))
+		binary.BigEndian.PutUint16(p[50:], offloadtest.Checksum(offloadtest.PseudoHeader(p[14:], false, protoTCP, len(p)-34), p[34:]))
 	}
 	cases := []struct {
 		name string

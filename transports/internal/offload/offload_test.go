@@ -5,37 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"testing"
+
+	"github.com/govde/govde/transports/internal/offload/offloadtest"
 )
-
-// csum16 is an independent, naive Internet checksum (RFC 1071) of the
-// concatenation of parts: the sum of 16-bit words, folded, complemented.
-func csum16(parts ...[]byte) uint16 {
-	var all []byte
-	for _, p := range parts {
-		all = append(all, p...)
-	}
-	if len(all)%2 == 1 {
-		all = append(all, 0)
-	}
-	var s uint32
-	for i := 0; i < len(all); i += 2 {
-		s += uint32(all[i])<<8 | uint32(all[i+1])
-	}
-	for s > 0xffff {
-		s = s>>16 + s&0xffff
-	}
-	return ^uint16(s)
-}
-
-// pseudoHdr is the TCP/UDP pseudo-header of an IP packet, built by hand.
-func pseudoHdr(ip []byte, v6 bool, proto byte, l4len int) []byte {
-	if v6 {
-		p := append([]byte(nil), ip[8:40]...)
-		return append(p, byte(l4len>>24), byte(l4len>>16), byte(l4len>>8), byte(l4len), 0, 0, 0, proto)
-	}
-	p := append([]byte(nil), ip[12:20]...)
-	return append(p, 0, proto, byte(l4len>>8), byte(l4len))
-}
 
 type pktSpec struct {
 	v6      bool
@@ -99,13 +71,13 @@ func build(s pktSpec) []byte {
 		ip[6] = 0x40 // DF
 		ip[8], ip[9] = 64, proto
 		copy(ip[12:], []byte{10, 0, 0, 1, 10, 0, 0, 2})
-		binary.BigEndian.PutUint16(ip[10:], csum16(ip))
+		binary.BigEndian.PutUint16(ip[10:], offloadtest.Checksum(ip))
 	}
 	at := 16
 	if proto == 17 {
 		at = 6
 	}
-	binary.BigEndian.PutUint16(l4[at:], csum16(pseudoHdr(ip, s.v6, proto, len(l4)), l4))
+	binary.BigEndian.PutUint16(l4[at:], offloadtest.Checksum(offloadtest.PseudoHeader(ip, s.v6, proto, len(l4)), l4))
 	return append(append(eth, ip...), l4...)
 }
 
@@ -122,14 +94,14 @@ func verify(t *testing.T, f []byte) (l3, l4 int) {
 	} else {
 		l4 = l3 + int(f[l3]&15)*4
 		end = l3 + int(binary.BigEndian.Uint16(f[l3+2:]))
-		if csum16(f[l3:l4]) != 0 {
+		if offloadtest.Checksum(f[l3:l4]) != 0 {
 			t.Fatalf("bad IPv4 header checksum")
 		}
 	}
 	if end != len(f) {
 		t.Fatalf("IP length says %d, frame has %d", end-14, len(f)-14)
 	}
-	if c := csum16(pseudoHdr(f[l3:], v6, protoTCP, end-l4), f[l4:end]); c != 0 {
+	if c := offloadtest.Checksum(offloadtest.PseudoHeader(f[l3:], v6, protoTCP, end-l4), f[l4:end]); c != 0 {
 		t.Fatalf("bad TCP checksum (%#x)", c)
 	}
 	return l3, l4
