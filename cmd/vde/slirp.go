@@ -16,6 +16,7 @@ import (
 	"github.com/govde/govde/internal/daemon"
 	"github.com/govde/govde/internal/getopt"
 	"github.com/govde/govde/transports"
+	"github.com/govde/govde/transports/dgram"
 	"github.com/govde/govde/transports/slirp"
 	"github.com/govde/govde/transports/stream"
 	"github.com/govde/govde/transports/vnl"
@@ -45,6 +46,8 @@ const slirpUsage = `Usage: %s [OPTION]... [VNL]
 (govde additions)
       --dnsupstream=HOST:PORT  resolver DNS queries go to (default: /etc/resolv.conf)
       --maxflows=N             concurrent NAT flows (default 1024)
+      --mtu=N                  the router's MTU (default 1500, up to 65521; the
+                               switch needs --maxframe N+14 or more)
 The console is also on stdin when it is a terminal.
 `
 
@@ -65,6 +68,7 @@ var slirpOpts = []getopt.Option{
 	{Short: 'h', Long: []string{"help"}},
 	{Long: []string{"dnsupstream"}, HasArg: true},
 	{Long: []string{"maxflows"}, HasArg: true},
+	{Long: []string{"mtu"}, HasArg: true},
 	{Short: 'r', Long: []string{"radvd"}},
 	{Short: 'M', Long: []string{"mgmt"}, HasArg: true},
 	{Long: []string{"mgmtmode"}, HasArg: true},
@@ -197,6 +201,14 @@ func parseSlirpFlags(prog string, argv []string) (*slirpFlags, int) {
 				return fail("bad --maxflows %q", o.Arg)
 			}
 			f.cfg.MaxFlows = n
+		case "mtu":
+			n := cAtoi(o.Arg)
+			if n < slirp.MinMTU || n > slirp.MaxMTU {
+				return fail("bad --mtu %q (%d..%d)", o.Arg, slirp.MinMTU, slirp.MaxMTU)
+			}
+			f.cfg.MTU = n
+			// frames of MTU+14 bytes (and a VLAN tag) to and from the switch
+			f.args.MaxFrame = max(n+18, dgram.DefaultMaxFrame)
 		}
 	}
 	if len(rest) > 0 {

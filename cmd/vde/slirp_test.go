@@ -35,7 +35,11 @@ func TestParseSlirpFlags(t *testing.T) {
 	if f == nil || !f.cfg.RA || f.cfg.Host6 != netip.MustParsePrefix("fd02:0:0:1::/64") {
 		t.Fatalf("%+v", f)
 	}
-	for _, bad := range [][]string{{"-L", "nope"}, {"-H", "x"}, {"-N", "y"}, {"--dhcp=z"}, {"-Z"}, {"-h"}, {"--maxflows", "0"},
+	f, _ = parseSlirpFlags("slirpvde", []string{"--mtu", "9000"})
+	if f == nil || f.cfg.MTU != 9000 || f.args.MaxFrame != 9018 {
+		t.Fatalf("--mtu 9000: %+v", f)
+	}
+	for _, bad := range [][]string{{"-L", "nope"}, {"-H", "x"}, {"-N", "y"}, {"--dhcp=z"}, {"-Z"}, {"-h"}, {"--maxflows", "0"}, {"--mtu", "100"}, {"--mtu", "70000"},
 		{"--radvd=10.0.0.0/24"}, {"--radvd=fd00::/48"}, {"-L", "1:fd00::15:80"}} {
 		if f, code := parseSlirpFlags("slirpvde", bad); f != nil || code != 255 {
 			t.Errorf("%v: accepted", bad)

@@ -33,6 +33,11 @@ const (
 	// DefaultMaxFlows caps concurrent NAT flows (TCP connections + UDP
 	// associations + forwarded connections).
 	DefaultMaxFlows = 1024
+	// DefaultMTU, MinMTU and MaxMTU bound Config.MTU: IPv6 needs 1280,
+	// frames carry at most 65535 bytes (14 of Ethernet header).
+	DefaultMTU = 1500
+	MinMTU     = 1280
+	MaxMTU     = 65521
 	// DefaultUDPIdle closes a UDP association with no traffic for this long.
 	DefaultUDPIdle = 60 * time.Second
 	// LeaseSeconds is the DHCP lease time slirpvde gives.
@@ -200,6 +205,12 @@ type Config struct {
 	TCPForwards, UDPForwards []Forward
 	// MaxFlows caps concurrent flows; 0 means DefaultMaxFlows.
 	MaxFlows int
+	// MTU is the router's IP MTU on the virtual LAN (0: DefaultMTU), from
+	// MinMTU to MaxMTU: the stack's MSS follows it, DHCP (option 26) and the
+	// router advertisements announce it when it is not 1500. Larger MTUs
+	// need the switch and plugs on the way to carry frames of MTU+14 bytes
+	// (vde_switch --maxframe).
+	MTU int
 	// UDPIdle is the idle timeout of UDP associations; 0 means
 	// DefaultUDPIdle.
 	UDPIdle time.Duration
@@ -214,6 +225,7 @@ type Config struct {
 
 // resolved holds the computed addresses of a Config.
 type resolved struct {
+	mtu                  int
 	host, dns, dhcpStart netip.Addr
 	prefix               netip.Prefix
 	upstream             string
@@ -226,6 +238,13 @@ type resolved struct {
 // resolve fills the defaults and checks the addresses.
 func (c *Config) resolve() (resolved, error) {
 	var r resolved
+	r.mtu = c.MTU
+	if r.mtu == 0 {
+		r.mtu = DefaultMTU
+	}
+	if r.mtu < MinMTU || r.mtu > MaxMTU {
+		return r, fmt.Errorf("bad MTU %d: %d..%d", c.MTU, MinMTU, MaxMTU)
+	}
 	p := c.Host
 	if !p.IsValid() {
 		p = netip.MustParsePrefix(DefaultHost)

@@ -173,6 +173,9 @@ func (s *dhcpServer) reply(req []byte, chaddr [6]byte, typ byte, yiaddr netip.Ad
 		o = append(o, 6, 4, dns[0], dns[1], dns[2], dns[3])
 		o = append(o, 51, 4, 0, 0, 0, 0)
 		binary.BigEndian.PutUint32(o[len(o)-4:], LeaseSeconds)
+		if s.r.mtu != DefaultMTU {
+			o = append(o, 26, 2, byte(s.r.mtu>>8), byte(s.r.mtu)) // interface MTU
+		}
 	}
 	_ = append(o, 255)
 	ip := p[14:]

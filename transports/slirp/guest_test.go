@@ -49,7 +49,7 @@ func newGuest(t *testing.T, e *Endpoint, addr, gw netip.Addr) *guest {
 // ends.
 func wireGuest(t *testing.T, e *Endpoint, st *stack.Stack) *guest {
 	t.Helper()
-	link := channel.New(256, mtu, guestMAC)
+	link := channel.New(256, uint32(e.r.mtu+14), guestMAC) // whole Ethernet frames
 	if err := st.CreateNIC(1, ethernet.New(link)); err != nil {
 		t.Fatal(err)
 	}

@@ -3,13 +3,26 @@ package slirp
 import (
 	"encoding/binary"
 	"net"
+	"net/netip"
 	"testing"
+
+	"github.com/govde/govde/transports/vnl"
 )
 
-// The router's TCP advertises the MSS of a 1500-byte MTU (1460 over IPv4):
-// the link under the stack carries whole Ethernet frames, so its size must
-// include the 14-byte header the Ethernet layer takes off.
+// The router's TCP advertises the MSS of its MTU (1460 over IPv4 at the
+// default 1500): the link under the stack carries whole Ethernet frames, so
+// its size must include the 14-byte header the Ethernet layer takes off.
 func TestRouterMSSFullMTU(t *testing.T) {
+	for _, mtu := range []int{0, 9000} {
+		want := 1460
+		if mtu != 0 {
+			want = mtu - 40
+		}
+		routerMSS(t, mtu, want)
+	}
+}
+
+func routerMSS(t *testing.T, mtu, want int) {
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -21,7 +34,7 @@ func TestRouterMSSFullMTU(t *testing.T) {
 		}
 	}()
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
-	e := newSlirp(t, Config{})
+	e := newSlirp(t, Config{MTU: mtu})
 	// the router learns the guest's MAC from its ARP request
 	send(t, e, arpRequest(gw))
 	recv(t, e, isARPReply)
@@ -61,7 +74,53 @@ func TestRouterMSSFullMTU(t *testing.T) {
 		}
 		i += int(opts[i+1])
 	}
-	if mss != 1460 {
-		t.Fatalf("SYN-ACK MSS %d, want 1460", mss)
+	if mss != want {
+		t.Fatalf("MTU %d: SYN-ACK MSS %d, want %d", mtu, mss, want)
+	}
+}
+
+// A non-default MTU is announced: DHCP option 26 and the router
+// advertisement's MTU option carry it; at 1500 DHCP leaves option 26 out.
+func TestMTUAnnounced(t *testing.T) {
+	for _, mtu := range []int{0, 9000} {
+		e := newSlirp(t, Config{DHCP: true, DNSUpstream: "127.0.0.1:1", MTU: mtu})
+		send(t, e, dhcpFrame(clientMAC, 0x77, dhcpDiscover, netip.Addr{}))
+		_, _, o := dhcpReply(t, recv(t, e, isDHCPReply), 0x77)
+		got, ok := o[26]
+		switch {
+		case mtu == 0 && ok:
+			t.Fatalf("MTU option %x at the default MTU", got)
+		case mtu != 0 && (len(got) != 2 || int(binary.BigEndian.Uint16(got)) != mtu):
+			t.Fatalf("DHCP MTU option %x, want %d", got, mtu)
+		}
+		want := uint32(max(mtu, DefaultMTU))
+		ra := e.buildRA()
+		found := false
+		for i := 16; i+8 <= len(ra); i += int(ra[i+1]) * 8 {
+			if ra[i+1] == 0 {
+				break
+			}
+			if ra[i] == 5 {
+				found = true
+				if v := binary.BigEndian.Uint32(ra[i+4:]); v != want {
+					t.Fatalf("RA MTU %d, want %d", v, want)
+				}
+			}
+		}
+		if !found {
+			t.Fatal("no MTU option in the router advertisement")
+		}
+	}
+}
+
+// Config and the slirp:// VNL refuse MTUs out of range.
+func TestMTUBounds(t *testing.T) {
+	for _, mtu := range []int{MinMTU - 1, MaxMTU + 1} {
+		if _, err := New(Config{MTU: mtu}); err == nil {
+			t.Fatalf("MTU %d accepted", mtu)
+		}
+	}
+	if _, err := Open("/mtu=100", vnl.Args{}); err == nil {
+		t.Fatal("slirp:///mtu=100 accepted")
 	}
 }

@@ -32,7 +32,7 @@ func (e *Endpoint) buildRA() []byte {
 	m = append(m, 1, 1)
 	m = append(m, e.mac...)
 	m = append(m, 5, 1, 0, 0, 0, 0, 0, 0)
-	binary.BigEndian.PutUint32(m[len(m)-4:], mtu)
+	binary.BigEndian.PutUint32(m[len(m)-4:], uint32(e.r.mtu))
 	m = append(m, 3, 4, 64, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 	binary.BigEndian.PutUint32(m[len(m)-12:], raValidLifetime)
 	binary.BigEndian.PutUint32(m[len(m)-8:], raPrefLifetime)

@@ -48,7 +48,6 @@ import (
 
 const (
 	nicID      = 1
-	mtu        = 1500
 	linkQueue  = 1024 // frames the stack may queue towards the guest
 	outQueue   = 256  // frames waiting for ReadBatch
 	tcpRcvWnd  = 0    // netstack default
@@ -167,7 +166,7 @@ func (e *Endpoint) startStack() error {
 	})
 	// The channel carries whole Ethernet frames: ethernet.New subtracts
 	// the header, so the stack's MTU (and the MSS it advertises) is mtu.
-	e.link = channel.New(linkQueue, mtu+header.EthernetMinimumSize, e.mac)
+	e.link = channel.New(linkQueue, uint32(e.r.mtu+header.EthernetMinimumSize), e.mac)
 	if err := e.st.CreateNIC(nicID, ethernet.New(e.link)); err != nil {
 		return fmt.Errorf("slirp: create NIC: %s", err)
 	}
@@ -297,7 +296,7 @@ func (e *Endpoint) WriteBatch(b *frames.Batch) error {
 
 // input handles one frame from the virtual LAN.
 func (e *Endpoint) input(p []byte) {
-	if len(p) < header.EthernetMinimumSize || len(p) > mtu+header.EthernetMinimumSize {
+	if len(p) < header.EthernetMinimumSize || len(p) > e.r.mtu+header.EthernetMinimumSize {
 		e.wdrops.Add(1)
 		return
 	}

@@ -3,6 +3,7 @@ package slirp
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/govde/govde/transports"
@@ -14,7 +15,7 @@ const Module = "slirp"
 
 // vnlKeys are the slash options of slirp:// this implementation supports
 // (a subset of vdeplug_slirp's).
-var vnlKeys = []string{"v4", "v6", "addr", "host", "addr6", "host6", "dhcp", "vnameserver", "vnameserver6", "ra", "tcpfwd", "udpfwd", "dnsupstream"}
+var vnlKeys = []string{"v4", "v6", "addr", "host", "addr6", "host6", "dhcp", "vnameserver", "vnameserver6", "ra", "tcpfwd", "udpfwd", "dnsupstream", "mtu"}
 
 // Open is the slirp module's vnl.Opener: `slirp://[/opt…]` with the slash
 // options v4 and v6 (both always on), addr|host=IP[%2FBITS] (the '/' of a
@@ -77,6 +78,12 @@ func configFromOptions(opts vnl.Options) (Config, error) {
 			cfg.DNS = a
 		case "dnsupstream":
 			cfg.DNSUpstream = o.Value
+		case "mtu":
+			n, err := strconv.Atoi(o.Value)
+			if err != nil || n < MinMTU || n > MaxMTU {
+				return cfg, fmt.Errorf("slirp: bad mtu %q (%d..%d)", o.Value, MinMTU, MaxMTU)
+			}
+			cfg.MTU = n
 		case "tcpfwd", "udpfwd":
 			f, err := ParseForward(o.Value)
 			if err != nil {
