@@ -172,6 +172,9 @@ func (c *Cable) direction(src, dst transports.Endpoint, credits int, wrap func(*
 			}
 			b := frames.GetBatch()
 			err := src.ReadBatch(b)
+			if err == nil {
+				transports.Complete(b, src)
+			}
 			if b.N > 0 {
 				if onFrames != nil {
 					onFrames(b)

@@ -224,6 +224,9 @@ func readLoop(root *actor.RootContext, fab *actor.PID, ep transports.Endpoint, p
 		}
 		b := frames.GetBatch()
 		err := ep.ReadBatch(b)
+		if err == nil {
+			transports.Complete(b, ep)
+		}
 		if b.N > 0 {
 			for _, fr := range b.Frames[:b.N] {
 				fr.SetCredit(cr)

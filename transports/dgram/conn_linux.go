@@ -218,29 +218,11 @@ func (c *Conn) ReadBatch(b *frames.Batch) error {
 	if c.closed.Load() {
 		return transports.ErrClosed
 	}
-	want := frames.BatchSize - b.N
-	if c.max > frames.MaxStd && want > jumboSlots {
-		// jumbo buffers are 64 KiB: keep fewer of them waiting per socket
-		want = jumboSlots
-	}
+	want := c.prepare(b)
 	if want <= 0 {
 		return nil
 	}
 	for {
-		for i := 0; i < want; i++ {
-			if c.slots[i] == nil {
-				buf := frames.Get(c.max)
-				c.slots[i] = buf
-				sp := buf.Space()
-				n := c.max
-				if n > len(sp) {
-					n = len(sp)
-				}
-				c.riov[i].Base = &sp[0]
-				c.riov[i].SetLen(n)
-			}
-			c.rhdr[i].Hdr.Flags = 0
-		}
 		c.rwant = want
 		if err := c.rc.Read(c.readFn); err != nil {
 			return c.mapClosed(err)
@@ -252,42 +234,108 @@ func (c *Conn) ReadBatch(b *frames.Batch) error {
 		default:
 			return c.rerrno
 		}
-		added := 0
-		var empties uint64
-		for i := 0; i < c.rgot; i++ {
-			h := &c.rhdr[i]
-			n := int(h.Len)
-			switch {
-			case n == 0:
-				empties++
-				continue
-			case n < frames.MinFrame:
-				c.runts.Add(1)
-				continue
-			}
-			if h.Hdr.Flags&unix.MSG_TRUNC != 0 {
-				c.truncated.Add(1)
-			}
-			buf := c.slots[i]
-			c.slots[i] = nil
-			buf.SetLen(n)
-			b.Add(buf)
-			added++
-			c.readBytes.Add(uint64(n))
-		}
-		if empties > 0 {
-			c.empty.Add(empties)
-			if c.cfg.OnEmpty != nil {
-				if ok, s := c.emptyRL.allow(time.Now(), empties); ok {
-					c.cfg.OnEmpty(s)
-				}
-			}
-		}
-		if added > 0 {
-			c.readFrames.Add(uint64(added))
+		if c.collect(b) > 0 {
 			return nil
 		}
+		want = c.prepare(b)
 	}
+}
+
+// ReadMore appends to b what one non-blocking recvmmsg returns now, without
+// waiting (0 frames when the socket is empty). It implements
+// transports.MoreReader.
+func (c *Conn) ReadMore(b *frames.Batch) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.closed.Load() {
+		return 0, transports.ErrClosed
+	}
+	want := c.prepare(b)
+	if want <= 0 {
+		return 0, nil
+	}
+	c.rwant = want
+	err := c.rc.Control(func(fd uintptr) {
+		if !c.recvmmsg(fd) {
+			c.rgot, c.rerrno = 0, 0
+		}
+	})
+	if err != nil {
+		return 0, c.mapClosed(err)
+	}
+	switch c.rerrno {
+	case 0, unix.ECONNREFUSED:
+	default:
+		return 0, c.rerrno
+	}
+	return c.collect(b), nil
+}
+
+// prepare fills the receive slots for b's free space and returns how many
+// datagrams to ask for (0 when b is full). Called with rmu held.
+func (c *Conn) prepare(b *frames.Batch) int {
+	want := frames.BatchSize - b.N
+	if c.max > frames.MaxStd && want > jumboSlots {
+		// jumbo buffers are 64 KiB: keep fewer of them waiting per socket
+		want = jumboSlots
+	}
+	for i := 0; i < want; i++ {
+		if c.slots[i] == nil {
+			buf := frames.Get(c.max)
+			c.slots[i] = buf
+			sp := buf.Space()
+			n := c.max
+			if n > len(sp) {
+				n = len(sp)
+			}
+			c.riov[i].Base = &sp[0]
+			c.riov[i].SetLen(n)
+		}
+		c.rhdr[i].Hdr.Flags = 0
+	}
+	return want
+}
+
+// collect moves the rgot datagrams received into b (runts and empty ones
+// are counted and left out) and returns how many frames it added. Called
+// with rmu held.
+func (c *Conn) collect(b *frames.Batch) int {
+	added := 0
+	var empties uint64
+	for i := 0; i < c.rgot; i++ {
+		h := &c.rhdr[i]
+		n := int(h.Len)
+		switch {
+		case n == 0:
+			empties++
+			continue
+		case n < frames.MinFrame:
+			c.runts.Add(1)
+			continue
+		}
+		if h.Hdr.Flags&unix.MSG_TRUNC != 0 {
+			c.truncated.Add(1)
+		}
+		buf := c.slots[i]
+		c.slots[i] = nil
+		buf.SetLen(n)
+		b.Add(buf)
+		added++
+		c.readBytes.Add(uint64(n))
+	}
+	c.rgot = 0
+	if empties > 0 {
+		c.empty.Add(empties)
+		if c.cfg.OnEmpty != nil {
+			if ok, s := c.emptyRL.allow(time.Now(), empties); ok {
+				c.cfg.OnEmpty(s)
+			}
+		}
+	}
+	if added > 0 {
+		c.readFrames.Add(uint64(added))
+	}
+	return added
 }
 
 // WriteBatch sends every frame of b with sendmmsg and MSG_DONTWAIT. It never

@@ -137,3 +137,30 @@ func TestCloseUnblocksWaitWrite(t *testing.T) {
 		t.Fatal("Close did not unblock WriteWait")
 	}
 }
+
+// ReadMore never waits: nothing on an empty socket, what is there
+// otherwise.
+func TestReadMoreDoesNotWait(t *testing.T) {
+	a, b := pair(t, Config{})
+	in := frames.GetBatch()
+	defer in.Release()
+	start := time.Now()
+	if n, err := b.ReadMore(in); n != 0 || err != nil {
+		t.Fatalf("ReadMore on an empty socket = %d, %v", n, err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("ReadMore waited %v", d)
+	}
+	out := seqBatch(0, 5)
+	defer out.Release()
+	if err := a.WriteBatch(out); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.ReadMore(in); n != 5 || err != nil || in.N != 5 {
+		t.Fatalf("ReadMore = %d, %v (batch %d), want 5", n, err, in.N)
+	}
+	b.Close()
+	if _, err := b.ReadMore(in); err != transports.ErrClosed {
+		t.Fatalf("ReadMore after Close: %v", err)
+	}
+}

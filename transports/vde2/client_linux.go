@@ -414,3 +414,6 @@ func (c *Client) WaitWriteBatch(b *frames.Batch, from int, deadline time.Time) (
 
 // DropFrames implements transports.PartialWriter.
 func (c *Client) DropFrames(n int) { c.data.AddWriteDrops(n) }
+
+// ReadMore implements transports.MoreReader (see dgram.Conn).
+func (c *Client) ReadMore(b *frames.Batch) (int, error) { return c.data.ReadMore(b) }

@@ -159,3 +159,6 @@ var (
 	_ transports.PartialWriter = (*Endpoint)(nil)
 	_ transports.PartialWriter = (*Client)(nil)
 )
+
+// ReadMore implements transports.MoreReader (see dgram.Conn).
+func (e *Endpoint) ReadMore(b *frames.Batch) (int, error) { return e.data.ReadMore(b) }
