@@ -36,15 +36,19 @@ type Conn struct {
 	closed atomic.Bool
 
 	// read side, guarded by rmu
-	rmu     sync.Mutex
-	slots   [frames.BatchSize]*frames.Buf
-	rhdr    [frames.BatchSize]unix.Mmsghdr
-	riov    [frames.BatchSize]unix.Iovec
-	rwant   int
-	rgot    int
-	rerrno  syscall.Errno
-	readFn  func(fd uintptr) bool
-	emptyRL rateLimiter
+	rmu   sync.Mutex
+	slots [frames.BatchSize]*frames.Buf
+	rhdr  [frames.BatchSize]unix.Mmsghdr
+	riov  [frames.BatchSize]unix.Iovec
+	rwant int
+	rgot  int
+	// slotsWant is how many receive buffers a read offers: minSlots on a
+	// new socket, doubled (up to frames.BatchSize) each time a read fills
+	// them all, so an idle port holds a few buffers, not a batch's worth.
+	slotsWant int
+	rerrno    syscall.Errno
+	readFn    func(fd uintptr) bool
+	emptyRL   rateLimiter
 
 	// write side, guarded by wmu
 	wmu     sync.Mutex
@@ -80,7 +84,7 @@ func New(fd int, cfg Config) (*Conn, error) {
 		f.Close()
 		return nil, fmt.Errorf("dgram: %w", err)
 	}
-	c := &Conn{f: f, rc: rc, fd: fd, cfg: cfg, descr: cfg.Descr}
+	c := &Conn{f: f, rc: rc, fd: fd, cfg: cfg, descr: cfg.Descr, slotsWant: minSlots}
 	c.max = cfg.MaxFrame
 	if c.max <= 0 {
 		c.max = DefaultMaxFrame
@@ -153,6 +157,9 @@ func (c *Conn) Control(f func(fd int) error) error {
 // jumboSlots is how many receive buffers a socket whose frames may exceed
 // the standard class keeps (8 × 64 KiB instead of 64 × 64 KiB).
 const jumboSlots = 8
+
+// minSlots is the number of receive buffers a new socket offers a read.
+const minSlots = 8
 
 // recvmmsg and sendmmsg use raw syscalls: with MSG_DONTWAIT they never
 // block, so telling the scheduler about them (entersyscall/exitsyscall,
@@ -274,7 +281,7 @@ func (c *Conn) ReadMore(b *frames.Batch) (int, error) {
 // prepare fills the receive slots for b's free space and returns how many
 // datagrams to ask for (0 when b is full). Called with rmu held.
 func (c *Conn) prepare(b *frames.Batch) int {
-	want := frames.BatchSize - b.N
+	want := min(frames.BatchSize-b.N, c.slotsWant)
 	if c.max > frames.MaxStd && want > jumboSlots {
 		// jumbo buffers are 64 KiB: keep fewer of them waiting per socket
 		want = jumboSlots
@@ -322,6 +329,10 @@ func (c *Conn) collect(b *frames.Batch) int {
 		b.Add(buf)
 		added++
 		c.readBytes.Add(uint64(n))
+	}
+	if c.rgot == c.rwant && c.slotsWant < frames.BatchSize {
+		// every slot was used: the socket has traffic, read more at once
+		c.slotsWant = min(2*c.slotsWant, frames.BatchSize)
 	}
 	c.rgot = 0
 	if empties > 0 {

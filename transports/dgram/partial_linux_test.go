@@ -164,3 +164,50 @@ func TestReadMoreDoesNotWait(t *testing.T) {
 		t.Fatalf("ReadMore after Close: %v", err)
 	}
 }
+
+// A socket offers few receive buffers until its traffic fills them: an idle
+// port holds minSlots buffers, a busy one grows to a whole batch per read.
+func TestReceiveSlotsGrowWithTraffic(t *testing.T) {
+	a, b := pair(t, Config{})
+	out := seqBatch(0, frames.BatchSize)
+	defer out.Release()
+	for i := 0; i < 3; i++ {
+		if err := a.WriteBatch(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := frames.GetBatch()
+	defer in.Release()
+	var sizes []int
+	for total := 0; total < 3*frames.BatchSize; {
+		if err := readWithin(t, b, in, time.Second); err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, in.N)
+		total += in.N
+		in.ReleaseFrames()
+	}
+	want := []int{minSlots, 2 * minSlots, 4 * minSlots, frames.BatchSize}
+	for i, w := range want {
+		if i >= len(sizes) || sizes[i] != w {
+			t.Fatalf("read sizes %v, want %v first", sizes, want)
+		}
+	}
+	// an idle socket: one read offered (the reader parks with its slots
+	// filled) holds minSlots buffers
+	c, _ := pair(t, Config{})
+	empty := frames.GetBatch()
+	defer empty.Release()
+	c.rmu.Lock()
+	c.prepare(empty)
+	held := 0
+	for _, s := range c.slots {
+		if s != nil {
+			held++
+		}
+	}
+	c.rmu.Unlock()
+	if held != minSlots {
+		t.Fatalf("an idle socket holds %d receive buffers, want %d", held, minSlots)
+	}
+}
