@@ -48,6 +48,7 @@ type Conn struct {
 	slotsWant int
 	rerrno    syscall.Errno
 	readFn    func(fd uintptr) bool
+	moreFn    func(fd uintptr) // one recvmmsg for ReadMore, EAGAIN = nothing
 	emptyRL   rateLimiter
 
 	// write side, guarded by wmu
@@ -106,6 +107,11 @@ func New(fd int, cfg Config) (*Conn, error) {
 	// The closures are built once so that ReadBatch and WriteBatch do not
 	// allocate one per call.
 	c.readFn = c.recvmmsg
+	c.moreFn = func(fd uintptr) {
+		if !c.recvmmsg(fd) {
+			c.rgot, c.rerrno = 0, 0
+		}
+	}
 	c.writeFn = c.sendmmsg
 	c.waitFn = c.sendmmsgWait
 	return c, nil
@@ -262,11 +268,7 @@ func (c *Conn) ReadMore(b *frames.Batch) (int, error) {
 		return 0, nil
 	}
 	c.rwant = want
-	err := c.rc.Control(func(fd uintptr) {
-		if !c.recvmmsg(fd) {
-			c.rgot, c.rerrno = 0, 0
-		}
-	})
+	err := c.rc.Control(c.moreFn)
 	if err != nil {
 		return 0, c.mapClosed(err)
 	}

@@ -211,3 +211,16 @@ func TestReceiveSlotsGrowWithTraffic(t *testing.T) {
 		t.Fatalf("an idle socket holds %d receive buffers, want %d", held, minSlots)
 	}
 }
+
+// ReadMore is on the hot path of every TCP burst: it allocates nothing.
+func TestReadMoreDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	_, b := pair(t, Config{})
+	in := frames.GetBatch()
+	defer in.Release()
+	if n := testing.AllocsPerRun(100, func() { b.ReadMore(in) }); n != 0 {
+		t.Fatalf("ReadMore allocates %v times per call", n)
+	}
+}
