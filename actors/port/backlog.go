@@ -145,7 +145,7 @@ func (q *backlog) flusher() {
 				break
 			}
 			q.mu.Unlock()
-			sent, err := q.waitWrite(b)
+			sent, err := WaitWrite(q.pw, b, 0)
 			if err != nil {
 				if sent < b.N {
 					q.pw.DropFrames(b.N - sent)
@@ -167,12 +167,6 @@ func (q *backlog) flusher() {
 	}
 }
 
-// waitWrite writes all of b, waiting for room; it gives up (with
-// os.ErrDeadlineExceeded) only when the peer took nothing for StallTimeout.
-func (q *backlog) waitWrite(b *frames.Batch) (int, error) {
-	return WaitWrite(q.pw, b, 0)
-}
-
 // WaitWrite writes b.Frames[from:] to pw, waiting for room as long as the
 // peer keeps taking frames; it returns os.ErrDeadlineExceeded when the peer
 // took nothing for StallTimeout, with the index reached.
@@ -187,13 +181,11 @@ func WaitWrite(pw transports.PartialWriter, b *frames.Batch, from int) (int, err
 	}
 }
 
-// close drops the queued frames and ends the flusher.
+// close drops the queued frames and ends the flusher (a busy flusher drops
+// them itself when it sees closed). Safe to call more than once.
 func (q *backlog) close() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.closed && !q.started {
-		return
-	}
 	q.closed = true
 	if !q.busy {
 		q.dropAll()
