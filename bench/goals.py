@@ -22,6 +22,12 @@ SECTION = "issue9-goals"
 ORDER = ["compare", "tap", "fabric"]
 
 
+def machine():
+    """This machine as the table names it: CPU model, CPUs, kernel."""
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    return "%s, %d CPUs, kernel %s" % (cpu, os.cpu_count(), os.uname().release)
+
+
 def save(name, source, date, machine, rows, quick=False):
     """Record a script's goal rows (dicts: figure, ours, ref, ref_name,
     ratio, goal, met) and rebuild the summary section."""

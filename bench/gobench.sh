@@ -14,7 +14,7 @@ one=$(mktemp)
 trap 'rm -f "$out" "$one"' EXIT
 go test -run '^$' -bench 'Fabric/unicast/size=64/batch=32$' -cpu 1 -benchmem -benchtime "${BENCHTIME:-1s}" -count 5 ./bench/ | tee "$one" >&2
 python3 - "$one" <<'PY'
-import os, statistics, subprocess, sys, time
+import statistics, sys, time
 sys.path.insert(0, "bench")
 import goals
 fps, allocs = [], []
@@ -30,10 +30,8 @@ for line in open(sys.argv[1]):
 if not fps:
     sys.exit("gobench.sh: no BenchmarkFabric result")
 m = statistics.median(fps)
-cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
-machine = "%s, %d CPUs, kernel %s" % (cpu, os.cpu_count(), os.uname().release)
 date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-goals.save("fabric", "bench/gobench.sh", date, machine, [
+goals.save("fabric", "bench/gobench.sh", date, goals.machine(), [
     {"figure": "In-process fabric, one core (`-cpu 1`), 64 B unicast, 32-frame batches: frames/s (median of %d)" % len(fps),
      "ours": "{:,.0f}".format(m), "ref": "–", "ratio": "–", "goal": "≥ 10,000,000", "met": "**yes**" if m >= 10e6 else "**no**"},
     {"figure": "In-process fabric: heap allocations per frame", "ours": "%g" % max(allocs), "ref": "–", "ratio": "–",

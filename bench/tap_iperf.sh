@@ -250,9 +250,8 @@ o = gm("ours", 65520, 1)
 if o is not None:
     rows.append({"figure": "Kernel TCP through taps, MTU 65520 (the original cannot): Gbit/s", "ours": "%.2f" % o, "ref": "–",
                  "ratio": "–", "goal": "≥ 5", "met": "**yes**" if o >= 5 else "**no**"})
-cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
 goals.save("tap", "bench/tap_iperf.sh", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-           "%s, %s CPUs, kernel %s" % (cpu, ncpu, kernel), rows, quick=quick == "1")
+           goals.machine(), rows, quick=quick == "1")
 PY
 
 python3 "$ROOT/bench/section.py" tap-iperf <"$SECTION"
