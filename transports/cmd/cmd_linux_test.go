@@ -11,6 +11,7 @@ import (
 
 	"github.com/govde/govde/frames"
 	"github.com/govde/govde/transports"
+	"github.com/govde/govde/transports/memtest"
 	"github.com/govde/govde/transports/vnl"
 )
 
@@ -37,34 +38,11 @@ func eth(n int, seed byte) []byte {
 // readUntil reads frames until n arrived or the endpoint ends.
 func readUntil(t *testing.T, e transports.Endpoint, n int) ([][]byte, error) {
 	t.Helper()
-	type res struct {
-		got [][]byte
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		var got [][]byte
-		for len(got) < n {
-			b := frames.GetBatch()
-			err := e.ReadBatch(b)
-			for _, f := range b.Slice() {
-				got = append(got, append([]byte(nil), f.Bytes()...))
-			}
-			b.Release()
-			if err != nil {
-				ch <- res{got, err}
-				return
-			}
-		}
-		ch <- res{got, nil}
-	}()
-	select {
-	case r := <-ch:
-		return r.got, r.err
-	case <-time.After(5 * time.Second):
+	got, err := memtest.ReadFrames(e, n, 5*time.Second)
+	if err == memtest.ErrTimeout {
 		t.Fatal("read timed out")
-		return nil, nil
 	}
+	return got, err
 }
 
 // cat echoes the framed stream: frames come back intact, jumbo ones too

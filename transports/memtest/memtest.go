@@ -3,7 +3,9 @@
 package memtest
 
 import (
+	"errors"
 	"sync"
+	"time"
 
 	"github.com/govde/govde/frames"
 	"github.com/govde/govde/transports"
@@ -121,3 +123,41 @@ func (e *Endpoint) Recv(timeout <-chan struct{}) ([]byte, bool) {
 }
 
 var _ transports.Endpoint = (*Endpoint)(nil)
+
+// ErrTimeout is what ReadFrames returns when the frames did not come in time.
+var ErrTimeout = errors.New("memtest: read timed out")
+
+// ReadFrames reads copies of frames from any endpoint until n came or
+// ReadBatch returned an error (returned with the frames read before it).
+// After timeout it closes e, which ends the pending read, and returns
+// ErrTimeout.
+func ReadFrames(e transports.Endpoint, n int, timeout time.Duration) ([][]byte, error) {
+	type res struct {
+		got [][]byte
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		var got [][]byte
+		for len(got) < n {
+			b := frames.GetBatch()
+			err := e.ReadBatch(b)
+			for _, f := range b.Slice() {
+				got = append(got, append([]byte(nil), f.Bytes()...))
+			}
+			b.Release()
+			if err != nil {
+				ch <- res{got, err}
+				return
+			}
+		}
+		ch <- res{got, nil}
+	}()
+	select {
+	case r := <-ch:
+		return r.got, r.err
+	case <-time.After(timeout):
+		e.Close() // ends the pending read (the reader's result is dropped)
+		return nil, ErrTimeout
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/govde/govde/frames"
 	"github.com/govde/govde/transports"
+	"github.com/govde/govde/transports/memtest"
 	"github.com/govde/govde/transports/vnl"
 )
 
@@ -100,35 +101,11 @@ func write(t *testing.T, e transports.Endpoint, fs ...[]byte) {
 // readN reads until n frames came, or the endpoint returns an error.
 func readN(t *testing.T, e transports.Endpoint, n int) ([][]byte, error) {
 	t.Helper()
-	type res struct {
-		got [][]byte
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		var got [][]byte
-		for len(got) < n {
-			b := frames.GetBatch()
-			err := e.ReadBatch(b)
-			for _, f := range b.Slice() {
-				got = append(got, append([]byte(nil), f.Bytes()...))
-			}
-			b.Release()
-			if err != nil {
-				ch <- res{got, err}
-				return
-			}
-		}
-		ch <- res{got, nil}
-	}()
-	select {
-	case r := <-ch:
-		return r.got, r.err
-	case <-time.After(5 * time.Second):
-		e.Close()
+	got, err := memtest.ReadFrames(e, n, 5*time.Second)
+	if err == memtest.ErrTimeout {
 		t.Fatalf("read timed out waiting for %d frames", n)
-		return nil, nil
 	}
+	return got, err
 }
 
 func same(t *testing.T, what string, got [][]byte, want ...[]byte) {
