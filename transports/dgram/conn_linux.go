@@ -75,6 +75,9 @@ func New(fd int, cfg Config) (*Conn, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("dgram: set non-blocking: %w", err)
 	}
+	if cfg.SendBuffer > 0 {
+		setSendBuffer(fd, cfg.SendBuffer)
+	}
 	f := os.NewFile(uintptr(fd), "dgram")
 	if f == nil {
 		unix.Close(fd)
@@ -115,6 +118,15 @@ func New(fd int, cfg Config) (*Conn, error) {
 	c.writeFn = c.sendmmsg
 	c.waitFn = c.sendmmsgWait
 	return c, nil
+}
+
+// setSendBuffer asks for SO_SNDBUF n on fd: forced past net.core.wmem_max
+// when the process may, else as much as wmem_max allows.
+func setSendBuffer(fd, n int) {
+	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, n) == nil {
+		return
+	}
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, n)
 }
 
 // NewPair returns two Conns connected to each other through

@@ -453,3 +453,47 @@ func TestZeroAllocsPerBatch(t *testing.T) {
 		in.Release()
 	}
 }
+
+// queued writes 64-byte frames to a's peer, which never reads, until the
+// socket refuses them, and returns how many it took.
+func queued(t *testing.T, a *Conn) uint64 {
+	t.Helper()
+	for i := 0; i < 100000; i++ {
+		b := frames.GetBatch()
+		for j := 0; j < frames.BatchSize; j++ {
+			b.Add(frames.GetCopy(frame(64, byte(j))))
+		}
+		err := a.WriteBatch(b)
+		b.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Stats().WriteAgain > 0 {
+			return a.Stats().WriteFrames
+		}
+	}
+	t.Fatal("the socket never refused a frame")
+	return 0
+}
+
+func TestSendBuffer(t *testing.T) {
+	def, _ := pair(t, Config{})
+	big, _ := pair(t, Config{SendBuffer: DataSendBuffer})
+	var got, was int
+	big.Control(func(fd int) (err error) {
+		got, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+		return err
+	})
+	def.Control(func(fd int) (err error) {
+		was, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+		return err
+	})
+	if got <= was {
+		t.Fatalf("SO_SNDBUF %d with SendBuffer %d, %d without", got, DataSendBuffer, was)
+	}
+	d, n := queued(t, def), queued(t, big)
+	t.Logf("SO_SNDBUF %d -> %d: a reader's queue holds %d -> %d frames of 64 bytes", was, got, d, n)
+	if n < d*3/2 {
+		t.Fatalf("a never-reading peer took %d frames with SendBuffer, %d without", n, d)
+	}
+}

@@ -56,7 +56,25 @@ type Config struct {
 	// ErrorInterval rate-limits OnWriteError and OnEmpty; 0 means
 	// DefaultErrorInterval.
 	ErrorInterval time.Duration
+	// SendBuffer, when > 0, is the SO_SNDBUF New asks for (bytes, before
+	// the kernel doubles it): with SO_SNDBUFFORCE when the process may
+	// (CAP_NET_ADMIN), else with SO_SNDBUF, which the kernel caps at
+	// net.core.wmem_max. On a connected unix datagram socket it bounds
+	// what waits in the peer's receive queue, so a larger one lets a
+	// writer run ahead of a briefly descheduled reader instead of stalling
+	// on EAGAIN (see DataSendBuffer). Best effort: a refusal leaves the
+	// default.
+	SendBuffer int
 }
+
+// DataSendBuffer is the SendBuffer of vde2 data sockets (switch ports and
+// clients): 1 MiB, which the kernel doubles; at the default (208 KiB) a
+// 64-byte stream of frames fills a client's queue at about 270 frames and
+// the writer waits for it to drain to a quarter, one context switch per
+// few hundred frames with the processes sharing two CPUs. Measured in
+// bench/RESULTS.md (switch-compare). Only what a slow reader leaves unread
+// is ever allocated.
+const DataSendBuffer = 1 << 20
 
 // Stats are a Conn's counters since creation.
 type Stats struct {

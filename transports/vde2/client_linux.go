@@ -321,7 +321,7 @@ func handshake(ctl *net.UnixConn, dir, ctlPath string, viaCtl bool, port int, gr
 		unix.Chmod(swPath, mode)
 	}
 	unix.Unlink(own)
-	data, err := dgram.New(fd, dgram.Config{MaxFrame: maxFrame, Descr: descr})
+	data, err := dgram.New(fd, dgram.Config{MaxFrame: maxFrame, Descr: descr, SendBuffer: dgram.DataSendBuffer})
 	if err != nil {
 		return nil, err
 	}

@@ -466,6 +466,7 @@ func (s *Server) handshake(c *net.UnixConn) *Endpoint {
 		Descr:        req.Descr,
 		OnWriteError: ep.onWriteError,
 		OnEmpty:      ep.onEmpty,
+		SendBuffer:   dgram.DataSendBuffer,
 	})
 	if err != nil {
 		s.reject(c, "%v", err)
