@@ -24,7 +24,7 @@
 #   memory    MEM_CLIENTS idle clients attached: VmRSS/VmHWM of the switch
 #
 # Environment (defaults in brackets):
-#   ROUNDS [5]            rounds; each scenario runs once per implementation per round
+#   ROUNDS [7]            rounds; each scenario runs once per implementation per round
 #   DUR [2s]              sending time of each throughput / flood run
 #   SIZES [64 128 256 512 1024 1500]  frame sizes of the libvdeplug-client
 #                         sweep (64 and 1500, the goals' sizes, are always run)
@@ -61,7 +61,7 @@ QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
 	ROUNDS=${ROUNDS:-1} DUR=${DUR:-1s} PINGS=${PINGS:-3000} SIZES=${SIZES:-64 1500}
 fi
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-7}
 DUR=${DUR:-2s}
 SIZES=${SIZES:-64 128 256 512 1024 1500}
 RELAY=${RELAY:-1}
