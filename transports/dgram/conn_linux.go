@@ -243,12 +243,10 @@ func (c *Conn) ReadBatch(b *frames.Batch) error {
 	if c.closed.Load() {
 		return transports.ErrClosed
 	}
-	want := c.prepare(b)
-	if want <= 0 {
+	if c.prepare(b) <= 0 {
 		return nil
 	}
 	for {
-		c.rwant = want
 		if err := c.rc.Read(c.readFn); err != nil {
 			return c.mapClosed(err)
 		}
@@ -262,7 +260,7 @@ func (c *Conn) ReadBatch(b *frames.Batch) error {
 		if c.collect(b) > 0 {
 			return nil
 		}
-		want = c.prepare(b)
+		c.prepare(b)
 	}
 }
 
@@ -275,11 +273,9 @@ func (c *Conn) ReadMore(b *frames.Batch) (int, error) {
 	if c.closed.Load() {
 		return 0, transports.ErrClosed
 	}
-	want := c.prepare(b)
-	if want <= 0 {
+	if c.prepare(b) <= 0 {
 		return 0, nil
 	}
-	c.rwant = want
 	err := c.rc.Control(c.moreFn)
 	if err != nil {
 		return 0, c.mapClosed(err)
@@ -292,8 +288,9 @@ func (c *Conn) ReadMore(b *frames.Batch) (int, error) {
 	return c.collect(b), nil
 }
 
-// prepare fills the receive slots for b's free space and returns how many
-// datagrams to ask for (0 when b is full). Called with rmu held.
+// prepare fills the receive slots for b's free space and sets rwant, the
+// number of datagrams the next recvmmsg asks for (0 when b is full), which
+// it returns. Called with rmu held.
 func (c *Conn) prepare(b *frames.Batch) int {
 	want := min(frames.BatchSize-b.N, c.slotsWant)
 	if c.max > frames.MaxStd && want > jumboSlots {
@@ -314,6 +311,7 @@ func (c *Conn) prepare(b *frames.Batch) int {
 		}
 		c.rhdr[i].Hdr.Flags = 0
 	}
+	c.rwant = want
 	return want
 }
 

@@ -71,9 +71,8 @@ type Config struct {
 // clients): 1 MiB, which the kernel doubles; at the default (208 KiB) a
 // 64-byte stream of frames fills a client's queue at about 270 frames and
 // the writer waits for it to drain to a quarter, one context switch per
-// few hundred frames with the processes sharing two CPUs. Measured in
-// bench/RESULTS.md (switch-compare). Only what a slow reader leaves unread
-// is ever allocated.
+// few hundred frames with the processes sharing two CPUs (ARCHITECTURE.md,
+// pacing). Only what a slow reader leaves unread is ever allocated.
 const DataSendBuffer = 1 << 20
 
 // Stats are a Conn's counters since creation.
